@@ -1,0 +1,95 @@
+"""The `gaussgan` command as a user runs it: a short real training run, and the bad-input table."""
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SMALL = ["--nn-gen", "32,32", "--nn-disc", "32,32", "--dataset-size", "2000", "--no-progress-bar"]
+
+
+def gaussgan(*args, cwd):
+    return subprocess.run(["gaussgan", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_train_writes_a_complete_run(scratch):
+    done = gaussgan("train", "--max-epochs", "2", *SMALL, cwd=scratch)
+    assert done.returncode == 0, done.stderr
+    run_dirs = [p for p in (scratch / "runs").iterdir() if p.name != "mlartifacts"]
+    assert len(run_dirs) == 1
+    run = run_dirs[0]
+    for rel in ("checkpoints/last.ckpt", "samples.npz", "config.yaml", "summary.json", "plots/samples.png", "plots/history.png"):
+        assert (run / rel).is_file(), rel
+        assert str(Path("runs") / run.name / rel) in done.stdout or rel in ("config.yaml", "summary.json")
+    assert (scratch / "mlflow.db").is_file()
+    assert "KLDivergence" in done.stdout and "within distance 3 of a mode" in done.stdout
+    assert np.load(run / "samples.npz")["points"].shape == (2000, 2)
+
+
+def test_train_with_killer_and_a_csv_file(scratch):
+    rng = np.random.default_rng(0)
+    points = np.concatenate([rng.normal([-5, 5], 1, (1000, 2)), rng.normal([5, 5], 1, (1000, 2))])
+    np.savetxt(scratch / "points.csv", points, delimiter=",", header="x,y", comments="")
+    done = gaussgan("train", "--max-epochs", "1", "--killer", "--data-file", "points.csv", *SMALL, cwd=scratch)
+    assert done.returncode == 0, done.stderr
+    assert "x > 0" in done.stdout
+
+
+def _write_bad_files(folder: Path):
+    pts = np.random.default_rng(0).normal(size=(100, 2))
+    with_nan = pts.copy(); with_nan[3, 0] = np.nan
+    np.save(folder / "nan.npy", with_nan)
+    np.save(folder / "three_columns.npy", np.zeros((100, 3)))
+    (folder / "malformed.csv").write_text("x,y\n1,2\n3,oops\n")
+    (folder / "broken.npz").write_bytes(b"this is not a zip archive")
+    (folder / "legacy.pickle").write_bytes(b"\x80\x04K\x01.")
+    (folder / "bad.yaml").write_text("max_epochs: [3\n")
+    (folder / "typo.yaml").write_text("max_epoch: 3\n")
+
+
+BAD_INPUTS = [
+    (["--max-epochs", "0"], "max_epochs must be a positive integer, got 0"),
+    (["--max-epochs", "ten"], "max_epochs must be an integer, got 'ten'"),
+    (["--learning-rate", "-1"], "learning_rate must be a positive number"),
+    (["--generator-type", "quantum_magic"], "generator_type 'quantum_magic' is not allowed; allowed: classical_normal"),
+    (["--dataset-type", "GAUSS"], "dataset_type 'GAUSS' is not allowed; allowed: NORMAL, UNIFORM, MIXTURE"),
+    (["--metrics", "KLDivergence,Accuracy"], "unknown metric 'Accuracy'; allowed: IsPositive"),
+    (["--non-linearity", "Swish"], "non_linearity 'Swish' is not allowed"),
+    (["--nn-gen", "256,abc"], "nn_gen must be"),
+    (["--validation-samples", "5000"], "validation_samples (5000) must not exceed mmd_target_samples"),
+    (["--dataset-type", "MIXTURE"], "MIXTURE needs mixture_means"),
+    (["--data-file", "missing.npy"], "data file not found: missing.npy"),
+    (["--data-file", "nan.npy"], "nan.npy: 1 rows hold NaN or infinite values (first at row 3)"),
+    (["--data-file", "three_columns.npy"], "expected (N, 2) 2-D points"),
+    (["--data-file", "malformed.csv"], "malformed.csv: not a CSV of numbers"),
+    (["--data-file", "broken.npz"], "broken.npz: cannot read .npz file"),
+    (["--data-file", "legacy.pickle"], "refusing to unpickle"),
+    (["--config", "missing.yaml"], "config file not found: missing.yaml"),
+    (["--config", "bad.yaml"], "bad.yaml: not valid YAML (line 2)"),
+    (["--config", "typo.yaml"], "unknown key 'max_epoch' (did you mean 'max_epochs'?)"),
+    (["--max-epoch", "3"], "unrecognized arguments: --max-epoch 3"),
+    (["--tracking-uri", "nosuchscheme://x"], "cannot use MLflow tracking URI 'nosuchscheme://x'"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_is_one_clear_line_and_loses_nothing(scratch, args, message):
+    _write_bad_files(scratch)
+    earlier = scratch / "runs" / "earlier-run"
+    earlier.mkdir(parents=True)
+    (earlier / "summary.json").write_text('{"kept": true}')
+    before = {p: p.read_bytes() for p in scratch.rglob("*") if p.is_file()}
+    done = gaussgan("train", "--max-epochs", "1", *SMALL, *args, cwd=scratch)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("gaussgan: error: "), done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert {p: p.read_bytes() for p in before} == before  # nothing already written was changed or removed
+
+
+def test_help_lists_every_config_key():
+    from gaussgan.train import CONFIG_KEYS
+    done = subprocess.run(["gaussgan", "train", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for key in CONFIG_KEYS:
+        assert "--" + key.replace("_", "-") in done.stdout, key

@@ -1,0 +1,21 @@
+"""Every notebook is a test: run each one's cells (skipping the `tst_flags` ones, such as `slow`), as nbdev_test does."""
+import pytest
+from nbdev.config import get_config
+from nbdev.test import test_nb
+
+from conftest import REPO
+
+NOTEBOOKS = sorted((REPO / "nbs").glob("*.ipynb"))
+
+
+def test_every_part_has_a_notebook():
+    names = {p.stem for p in NOTEBOOKS}
+    assert {"index", "00_data", "01_nets", "03_metrics", "04_model", "05_train", "06_plots", "09_cli"} <= names
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs(notebook, monkeypatch):
+    monkeypatch.chdir(REPO)
+    skip = get_config(path=REPO).tst_flags.split()
+    ok, _ = test_nb(notebook, skip_flags=skip)
+    assert ok, f"{notebook.name} failed (its traceback is printed above)"
