@@ -222,15 +222,16 @@ def load_model(checkpoint: str | Path) -> GaussGan:
     model.load_state_dict(state["state_dict"])
     return model
 
-# %% ../nbs/05_train.ipynb #fdc727e3
+# %% ../nbs/05_train.ipynb #13152b5a
 def _is_local_store(uri: str) -> bool: return uri.startswith(("sqlite:", "file:")) or "://" not in uri
 
 def make_logger(config: Config) -> MLFlowLogger:
     "An MLflow logger for the config's tracking URI and experiment, with its run already created."
     artifacts = (Path(config.output_dir).resolve() / "mlartifacts").as_uri() if _is_local_store(config.tracking_uri) else None
-    logger = MLFlowLogger(experiment_name=config.experiment_name, tracking_uri=config.tracking_uri,
-                          artifact_location=artifacts, log_model=False)
-    try: logger.run_id  # creates the experiment and the run now, so a bad URI fails before training
+    try:
+        logger = MLFlowLogger(experiment_name=config.experiment_name, tracking_uri=config.tracking_uri,
+                              artifact_location=artifacts, log_model=False)
+        logger.run_id  # creates the experiment and the run now, so a bad URI fails before training
     except Exception as e:
         raise GaussGanError(f"cannot use MLflow tracking URI {config.tracking_uri!r}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
     return logger

@@ -72,19 +72,37 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("args,message", BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
-def test_bad_input_is_one_clear_line_and_loses_nothing(scratch, args, message):
+def _assert_one_line_error(status, stdout, stderr, message):
+    assert status == 2
+    assert message in stderr
+    assert stderr.count("\n") == 1 and stderr.startswith("gaussgan: error: "), stderr
+    assert "Traceback" not in stderr and stdout == ""
+
+
+@pytest.fixture
+def earlier_work(scratch):
+    "Bad input files, and an earlier run's folder that a failing command must leave untouched."
     _write_bad_files(scratch)
     earlier = scratch / "runs" / "earlier-run"
     earlier.mkdir(parents=True)
     (earlier / "summary.json").write_text('{"kept": true}')
     before = {p: p.read_bytes() for p in scratch.rglob("*") if p.is_file()}
-    done = gaussgan("train", "--max-epochs", "1", *SMALL, *args, cwd=scratch)
-    assert done.returncode == 2
-    assert message in done.stderr
-    assert done.stderr.count("\n") == 1 and done.stderr.startswith("gaussgan: error: "), done.stderr
-    assert "Traceback" not in done.stderr and done.stdout == ""
+    yield scratch
     assert {p: p.read_bytes() for p in before} == before  # nothing already written was changed or removed
+
+
+@pytest.mark.parametrize("args,message", BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_is_one_clear_line_and_loses_nothing(earlier_work, capsys, args, message):
+    from gaussgan.cli import main
+    try: status = main(["train", "--max-epochs", "1", *SMALL, *args])
+    except SystemExit as e: status = e.code  # argparse's own errors
+    out, err = capsys.readouterr()
+    _assert_one_line_error(status, out, err, message)
+
+
+def test_bad_input_from_the_installed_command(earlier_work):
+    done = gaussgan("train", "--data-file", "nan.npy", cwd=earlier_work)
+    _assert_one_line_error(done.returncode, done.stdout, done.stderr, "rows hold NaN or infinite values")
 
 
 def test_help_lists_every_config_key():
