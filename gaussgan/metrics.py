@@ -20,7 +20,8 @@ from .data import GaussGanError, GaussianMixture, UniformBox
 # %% auto #0
 __all__ = ['MMD_BANDWIDTH_SCALES', 'METRICS', 'rbf_gamma', 'MetricContext', 'MetricUndefined', 'is_positive', 'log_likelihood',
            'knn_distances', 'knn_entropy', 'kde_log_density', 'kl_divergence', 'wasserstein_distance', 'unbiased_mmd2',
-           'mmd_distance', 'mmd_divergence', 'Metric', 'check_metric_names', 'evaluate', 'mode_coverage']
+           'mmd_distance', 'mmd_divergence', 'Metric', 'check_metric_names', 'evaluate', 'is_improvement',
+           'update_best', 'mode_coverage']
 
 # %% ../nbs/03_metrics.ipynb #d67ff617
 MMD_BANDWIDTH_SCALES = (0.1, 0.5, 1.0, 2.0, 5.0)
@@ -187,7 +188,21 @@ def evaluate(names: Sequence[str], points: Tensor, ctx: MetricContext) -> dict[s
             results[name] = math.nan
     return results
 
-# %% ../nbs/03_metrics.ipynb #4f1897b0
+# %% ../nbs/03_metrics.ipynb #065cb5fc
+def is_improvement(name: str, value: float, best: float | None, min_delta: float = 0.0) -> bool:
+    "Whether `value` of metric `name` beats `best` by more than `min_delta` in the metric's direction."
+    if not math.isfinite(value): return False
+    if best is None: return True
+    return value > best + min_delta if METRICS[name].higher_is_better else value < best - min_delta
+
+def update_best(best: dict[str, tuple[float, int]], values: dict[str, float], epoch: int) -> dict[str, tuple[float, int]]:
+    "`best` (metric → (value, epoch)) updated with one epoch's `values` of registered metrics."
+    best = dict(best)
+    for name, value in values.items():
+        if name in METRICS and is_improvement(name, value, best.get(name, (None,))[0]): best[name] = (value, epoch)
+    return best
+
+# %% ../nbs/03_metrics.ipynb #1eb6fa15
 def mode_coverage(points: Tensor, means: Tensor, radius: float = 3.0) -> dict:
     "Fraction of points within `radius` of their nearest mean, and each mean's share of those points."
     points, means = torch.as_tensor(points, dtype=torch.float64), torch.as_tensor(means, dtype=torch.float64)
