@@ -111,3 +111,42 @@ def test_help_lists_every_config_key():
     assert done.returncode == 0
     for key in CONFIG_KEYS:
         assert "--" + key.replace("_", "-") in done.stdout, key
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_train_logs_to_a_tracking_server(scratch):
+    "Any tracking URI works, not just the embedded SQLite store: here an MLflow server on loopback."
+    import time
+    import urllib.request
+
+    import mlflow
+
+    port = _free_port()
+    server = subprocess.Popen(["mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                               "--backend-store-uri", f"sqlite:///{scratch}/server.db",
+                               "--artifacts-destination", str(scratch / "server-artifacts")],
+                              cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):  # bounded wait for the server to answer
+            try:
+                urllib.request.urlopen(uri + "/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        done = gaussgan("train", "--max-epochs", "1", *SMALL, "--tracking-uri", uri, "--experiment-name", "served", cwd=scratch)
+        assert done.returncode == 0, done.stderr
+        client = mlflow.MlflowClient(uri)
+        (run,) = client.search_runs([client.get_experiment_by_name("served").experiment_id])
+        assert "val/KLDivergence" in run.data.metrics
+        assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"samples.npz", "config.yaml", "summary.json", "plots"}
+        assert not (scratch / "mlflow.db").exists()  # nothing went to the embedded default
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
