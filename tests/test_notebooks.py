@@ -1,7 +1,7 @@
 """Every notebook is a test: run each one's cells (skipping the `tst_flags` ones, such as `slow`), as nbdev_test does."""
 import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb
+from nbdev.test import test_nb as run_notebook  # renamed so pytest does not collect it
 
 from conftest import REPO
 
@@ -17,5 +17,5 @@ def test_every_part_has_a_notebook():
 def test_notebook_runs(notebook, monkeypatch):
     monkeypatch.chdir(REPO)
     skip = get_config(path=REPO).tst_flags.split()
-    ok, _ = test_nb(notebook, skip_flags=skip)
+    ok, _ = run_notebook(notebook, skip_flags=skip)
     assert ok, f"{notebook.name} failed (its traceback is printed above)"
