@@ -44,7 +44,7 @@ def encoding_angles(z: Tensor) -> tuple[Tensor, Tensor]:
     "RY and RZ input angles, arcsin z₁ and arcsin z₂, of a (batch, 2) tensor of uniform [-1, 1] draws."
     return torch.arcsin(z[:, 0]), torch.arcsin(z[:, 1])
 
-# %% ../nbs/02_quantum.ipynb #764c291f
+# %% ../nbs/02_quantum.ipynb #6be89367
 @cache
 def _bit_signs(qubits: int) -> Tensor:
     "(2^n, n) table of +1 where bit i of the basis index is 0, else -1 (wire 0 most significant)."
@@ -53,10 +53,13 @@ def _bit_signs(qubits: int) -> Tensor:
     return (1 - 2 * bits).to(torch.float64)
 
 def _rotate(state: Tensor, matrix: Tensor, qubit: int, qubits: int) -> Tensor:
-    "Apply a 2×2 `matrix` (or a batch of them, (..., 2, 2)) to one qubit of `state` (..., 2^n)."
+    "Apply a 2×2 `matrix` (or one per leading index, (..., 2, 2)) to one qubit of `state` (..., 2^n)."
     lead = state.shape[:-1]
     view = state.reshape(*lead, 2 ** qubit, 2, 2 ** (qubits - qubit - 1))
-    return torch.einsum("...ij,...ajc->...aic", matrix, view).reshape(*lead, 2 ** qubits)
+    low, high = view[..., 0, :], view[..., 1, :]
+    m = matrix[..., None, None, :, :] if matrix.dim() > 2 else matrix
+    # Written out rather than as einsum: a batch of 2×2 products runs as thousands of tiny matmuls otherwise.
+    return torch.stack([m[..., 0, 0] * low + m[..., 0, 1] * high, m[..., 1, 0] * low + m[..., 1, 1] * high], -2).reshape(*lead, 2 ** qubits)
 
 def _ry_matrix(theta: Tensor) -> Tensor:
     c, s = torch.cos(theta / 2), torch.sin(theta / 2)
@@ -131,7 +134,7 @@ class QuantumSamples(nn.Module):
 def quantum_samples(z_dim: int, qubits: int = 6, layers: int = 2, quantum_device: str = "torch", **options) -> nn.Module:
     return QuantumSamples(z_dim, qubits, layers, quantum_device)
 
-# %% ../nbs/02_quantum.ipynb #35324d93
+# %% ../nbs/02_quantum.ipynb #377fc4a1
 PAULI_NAMES = "IXYZ"
 
 def random_pauli_strings(count: int, qubits: int, seed: int) -> Tensor:
@@ -182,7 +185,7 @@ def shadow_estimates(state: Tensor, strings: Tensor, shots: int) -> Tensor:
         snapshots[sample, shot] = matches[sample, shot] * 3.0 ** support.sum(1) * parity
         return snapshots.mean(1)
 
-# %% ../nbs/02_quantum.ipynb #d7f03fca
+# %% ../nbs/02_quantum.ipynb #2bfd3ce6
 class QuantumShadows(nn.Module):
     "Noise source: classical-shadow estimates of random Pauli strings on the trainable circuit, mapped to `z_dim`."
     def __init__(self, z_dim: int, qubits: int = 6, layers: int = 2, basis: int = 3, shots: int = 100, seed: int = 0,

@@ -35,6 +35,12 @@ def test_train_with_killer_and_a_csv_file(scratch):
     assert "x > 0" in done.stdout
 
 
+def test_train_with_a_quantum_generator(scratch):
+    done = gaussgan("train", "--max-epochs", "1", "--generator-type", "quantum_shadows", "--quantum-qubits", "4", *SMALL, cwd=scratch)
+    assert done.returncode == 0, done.stderr
+    assert "KLDivergence" in done.stdout
+
+
 def _write_bad_files(folder: Path):
     pts = np.random.default_rng(0).normal(size=(100, 2))
     with_nan = pts.copy(); with_nan[3, 0] = np.nan
@@ -52,6 +58,9 @@ BAD_INPUTS = [
     (["--max-epochs", "ten"], "max_epochs must be an integer, got 'ten'"),
     (["--learning-rate", "-1"], "learning_rate must be a positive number"),
     (["--generator-type", "quantum_magic"], "generator_type 'quantum_magic' is not allowed; allowed: classical_normal"),
+    (["--generator-type", "quantum_shadows", "--quantum-device", "default.qubit"], "quantum_shadows runs on quantum_device torch only"),
+    (["--quantum-device", "qiskit.aer"], "quantum_device 'qiskit.aer' is not allowed; allowed: torch, default.qubit"),
+    (["--quantum-qubits", "1"], "quantum_qubits must be at least 2"),
     (["--dataset-type", "GAUSS"], "dataset_type 'GAUSS' is not allowed; allowed: NORMAL, UNIFORM, MIXTURE"),
     (["--metrics", "KLDivergence,Accuracy"], "unknown metric 'Accuracy'; allowed: IsPositive"),
     (["--non-linearity", "Swish"], "non_linearity 'Swish' is not allowed"),
