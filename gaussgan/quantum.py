@@ -46,11 +46,11 @@ def encoding_angles(z: Tensor) -> tuple[Tensor, Tensor]:
 
 # %% ../nbs/02_quantum.ipynb #6be89367
 @cache
-def _bit_signs(qubits: int) -> Tensor:
-    "(2^n, n) table of +1 where bit i of the basis index is 0, else -1 (wire 0 most significant)."
+def _bit_signs(qubits: int, device=None, dtype: torch.dtype = torch.float64) -> Tensor:
+    "(2^n, n) table of +1 where bit i of the basis index is 0, else -1 (wire 0 most significant); cached per device."
     index = torch.arange(2 ** qubits)
     bits = (index[:, None] >> torch.arange(qubits - 1, -1, -1)) & 1
-    return (1 - 2 * bits).to(torch.float64)
+    return (1 - 2 * bits).to(device=device, dtype=dtype)
 
 def _rotate(state: Tensor, matrix: Tensor, qubit: int, qubits: int) -> Tensor:
     "Apply a 2×2 `matrix` (or one per leading index, (..., 2, 2)) to one qubit of `state` (..., 2^n)."
@@ -74,7 +74,7 @@ def simulate_state(input_ry: Tensor, input_rz: Tensor, layer_ry: Tensor, layer_r
     single = torch.stack([torch.cos(half_ry) * torch.exp(-1j * half_rz), torch.sin(half_ry) * torch.exp(1j * half_rz)], -1).to(complex_dtype)
     state = single
     for _ in range(qubits - 1): state = (state[:, :, None] * single[:, None, :]).reshape(len(single), -1)
-    signs = _bit_signs(qubits).to(layer_ry.device, layer_ry.dtype)
+    signs = _bit_signs(qubits, layer_ry.device, layer_ry.dtype)
     zz = signs[:, :-1] * signs[:, 1:]  # (2^n, n-1) parity sign of each neighbouring pair
     for ry, rz in zip(layer_ry, layer_rz):
         for q in range(qubits): state = _rotate(state, _ry_matrix(ry[q]).to(complex_dtype), q, qubits)
@@ -85,7 +85,7 @@ def z_expectations(state: Tensor) -> Tensor:
     "⟨Z_i⟩ of every qubit, (batch, n), from state vectors (batch, 2^n)."
     qubits = int(math.log2(state.shape[-1]))
     probabilities = state.real.square() + state.imag.square()
-    return probabilities @ _bit_signs(qubits).to(probabilities.device, probabilities.dtype)
+    return probabilities @ _bit_signs(qubits, probabilities.device, probabilities.dtype)
 
 # %% ../nbs/02_quantum.ipynb #b46b4ddd
 QUANTUM_DEVICES = ("torch", "default.qubit", "lightning.qubit", "lightning.gpu")
@@ -150,19 +150,22 @@ def pauli_expectations(state: Tensor, strings: Tensor) -> Tensor:
     count, qubits = strings.shape
     bit_values = 2 ** torch.arange(qubits - 1, -1, -1, device=strings.device)
     flips = ((strings == 1) | (strings == 2)).long() @ bit_values      # X and Y flip their bit
-    signs = _bit_signs(qubits).to(state.device, state.real.dtype)     # (2^n, n): (-1)^bit
+    signs = _bit_signs(qubits, state.device, state.real.dtype)        # (2^n, n): (-1)^bit
     # P|x⟩ = c(x)|x ⊕ flips⟩ with c(x) = i^{#Y} · Π over Y and Z factors of (-1)^{x_q}
     sign = torch.where(((strings == 2) | (strings == 3))[:, None, :], signs[None], torch.ones_like(signs)[None]).prod(-1)
-    i_power = torch.tensor([1, 1j, -1, -1j], dtype=state.dtype, device=state.device)[(strings == 2).sum(1) % 4]
+    i_power = _powers_of_i(state.device, state.dtype)[(strings == 2).sum(1) % 4]
     phase = sign.to(state.dtype) * i_power[:, None]                    # (count, 2^n)
     partner = torch.arange(2 ** qubits, device=state.device)[None] ^ flips[:, None]
     return (state[:, partner].conj() * phase[None] * state[:, None, :]).sum(-1).real
 
 @cache
-def _basis_rotations(dtype: torch.dtype) -> Tensor:
-    "(4, 2, 2): the rotation before a Z measurement that measures I, X, Y, Z (I and Z: none; X: H; Y: H·S†)."
+def _powers_of_i(device, dtype: torch.dtype) -> Tensor: return torch.tensor([1, 1j, -1, -1j], dtype=dtype, device=device)
+
+@cache
+def _basis_rotations(device, dtype: torch.dtype) -> Tensor:
+    "(4, 2, 2): the rotation before a Z measurement that measures I, X, Y, Z (I and Z: none; X: H; Y: H·S†); cached per device."
     r = 1 / math.sqrt(2)
-    return torch.tensor([[[1, 0], [0, 1]], [[r, r], [r, -r]], [[r, -1j * r], [r, 1j * r]], [[1, 0], [0, 1]]], dtype=dtype)
+    return torch.tensor([[[1, 0], [0, 1]], [[r, r], [r, -r]], [[r, -1j * r], [r, 1j * r]], [[1, 0], [0, 1]]], dtype=dtype, device=device)
 
 def shadow_estimates(state: Tensor, strings: Tensor, shots: int) -> Tensor:
     "Classical-shadow estimates, (batch, count), of Pauli strings from `shots` random-basis measurements per state."
@@ -175,11 +178,11 @@ def shadow_estimates(state: Tensor, strings: Tensor, shots: int) -> Tensor:
         matches = ((bases[:, :, None, :] == strings[None, None]) | ~support[None, None]).all(-1)   # (batch, shots, count)
         sample, shot = matches.any(-1).nonzero(as_tuple=True)                     # the shots any observable reads
         chosen, rotated = bases[sample, shot], state[sample]
-        rotations = _basis_rotations(state.dtype).to(state.device)
+        rotations = _basis_rotations(state.device, state.dtype)
         for q in range(qubits): rotated = _rotate(rotated, rotations[chosen[:, q]], q, qubits)
         cdf = (rotated.real.square() + rotated.imag.square()).cumsum(-1)
         outcome = torch.searchsorted(cdf, torch.rand(len(cdf), 1, device=cdf.device, dtype=cdf.dtype) * cdf[:, -1:]).clamp_max(dim - 1)
-        bits = _bit_signs(qubits).to(state.device, state.real.dtype)[outcome.squeeze(-1)]   # (shots read, n) of ±1
+        bits = _bit_signs(qubits, state.device, state.real.dtype)[outcome.squeeze(-1)]   # (shots read, n) of ±1
         parity = torch.where(support[None], bits[:, None, :], torch.ones_like(bits[:, None, :])).prod(-1)
         snapshots = torch.zeros(batch, shots, len(strings), device=state.device, dtype=bits.dtype)
         snapshots[sample, shot] = matches[sample, shot] * 3.0 ** support.sum(1) * parity
