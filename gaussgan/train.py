@@ -167,7 +167,6 @@ def _validate(c: Config) -> None:
     if not 0 <= c.generator_ema < 1: raise ConfigError(f"config: generator_ema must be in [0, 1), got {c.generator_ema}")
     if c.generator_type == "quantum_shadows" and c.quantum_device != "torch":
         raise ConfigError(f"config: quantum_shadows runs on quantum_device torch only, got {c.quantum_device!r}")
-    if c.quantum_qubits < 2: raise ConfigError(f"config: quantum_qubits must be at least 2 (the circuit entangles neighbours), got {c.quantum_qubits}")
     if c.validation_samples < 2: raise ConfigError(f"config: validation_samples must be at least 2, got {c.validation_samples}")
     if c.validation_samples > c.mmd_target_samples:
         raise ConfigError(f"config: validation_samples ({c.validation_samples}) must not exceed mmd_target_samples ({c.mmd_target_samples}), the reference sample they are compared with")
@@ -340,7 +339,7 @@ def _finish_run(config, model, target, datamodule, logger, run_dir, checkpoints,
                             "final/positive_fraction": float((samples[:, 0] > 0).mean())})
     for name in ("samples.npz", "config.yaml", "summary.json"): logger.experiment.log_artifact(logger.run_id, str(run_dir / name))
     logger.experiment.log_artifacts(logger.run_id, str(run_dir / "plots"), artifact_path="plots")
-    logger.experiment.set_tag(logger.run_id, "run_dir", str(run_dir.resolve()))
+    logger.experiment.set_tag(logger.run_id, "run_dir", str(run_dir))
     logger.finalize("FINISHED")
     return TrainResult(logger.run_id, config.tracking_uri, config.experiment_name, run_dir, Path(checkpoints.last_model_path),
                        Path(checkpoints.best_model_path), best, plots, samples, metrics, coverage, history, model)

@@ -60,7 +60,7 @@ BAD_INPUTS = [
     (["--generator-type", "quantum_magic"], "generator_type 'quantum_magic' is not allowed; allowed: classical_normal"),
     (["--generator-type", "quantum_shadows", "--quantum-device", "default.qubit"], "quantum_shadows runs on quantum_device torch only"),
     (["--quantum-device", "qiskit.aer"], "quantum_device 'qiskit.aer' is not allowed; allowed: torch, default.qubit"),
-    (["--quantum-qubits", "1"], "quantum_qubits must be at least 2"),
+    (["--generator-type", "quantum_samples", "--quantum-qubits", "1"], "quantum_qubits must be at least 2"),
     (["--dataset-type", "GAUSS"], "dataset_type 'GAUSS' is not allowed; allowed: NORMAL, UNIFORM, MIXTURE"),
     (["--metrics", "KLDivergence,Accuracy"], "unknown metric 'Accuracy'; allowed: IsPositive"),
     (["--non-linearity", "Swish"], "non_linearity 'Swish' is not allowed"),
