@@ -14,11 +14,11 @@ import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
 # %% auto #0
 __all__ = ['TARGET_TYPES', 'POINT_FILE_TYPES', 'GaussGanError', 'DataError', 'GaussianMixture', 'UniformBox', 'two_gaussians',
-           'uniform', 'make_target', 'validate_points', 'load_points', 'split_points', 'GaussDataModule']
+           'uniform', 'make_target', 'validate_points', 'load_points', 'split_points', 'ShuffledBatches',
+           'GaussDataModule']
 
 # %% ../nbs/00_data.ipynb #1b165f9f
 class GaussGanError(ValueError):
@@ -224,8 +224,25 @@ def split_points(points: Tensor, fractions: Sequence[float] = (0.8, 0.1, 0.1), s
     return points[order[:n_train]], points[order[n_train:n_train + n_val]], points[order[n_train + n_val:]]
 
 # %% ../nbs/00_data.ipynb #737444ab
+class ShuffledBatches:
+    "Consecutive batches of a point set, in a fresh order each pass when given a generator."
+    def __init__(self,
+                 points: Tensor,                       # (N, 2), on the device the batches are wanted on
+                 batch_size: int,
+                 generator: torch.Generator | None = None, # CPU generator drawing each pass's order; None keeps the order
+                ):
+        self.points, self.batch_size, self.generator = points, batch_size, generator
+
+    def __len__(self) -> int: return math.ceil(len(self.points) / self.batch_size)
+
+    def __iter__(self):
+        # One gather per pass, then views: no per-batch copies, and nothing crosses devices per step.
+        if self.generator is None: return iter(self.points.split(self.batch_size))
+        order = torch.randperm(len(self.points), generator=self.generator).to(self.points.device)
+        return iter(self.points[order].split(self.batch_size))
+
 class GaussDataModule(L.LightningDataModule):
-    "Train/validation/test splits of a point set; training batches reshuffled every epoch."
+    "Train/validation/test splits of a point set; training batches reshuffled every epoch, all on the training device."
     def __init__(self,
                  points: Tensor,       # (N, 2) points, e.g. from `target.sample` or `load_points`
                  batch_size: int = 256,
@@ -236,12 +253,11 @@ class GaussDataModule(L.LightningDataModule):
         self.train_points, self.val_points, self.test_points = split_points(points, seed=seed)
         self._shuffle = torch.Generator().manual_seed(seed)
 
-    def _batches(self, points: Tensor, batch_size: int, shuffle: bool) -> DataLoader:
-        dataset = TensorDataset(points)
-        order = RandomSampler(dataset, generator=self._shuffle) if shuffle else range(len(dataset))
-        return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
+    def _on_device(self, points: Tensor) -> Tensor:
+        "`points` moved once to the trainer's device (the CPU outside a trainer)."
+        return points.to(self.trainer.strategy.root_device) if self.trainer is not None else points
 
-    def train_dataloader(self): return self._batches(self.train_points, self.batch_size, shuffle=True)
+    def train_dataloader(self): return ShuffledBatches(self._on_device(self.train_points), self.batch_size, self._shuffle)
     # Validation and test compare against a whole split at once: one batch.
-    def val_dataloader(self): return self._batches(self.val_points, len(self.val_points), shuffle=False)
-    def test_dataloader(self): return self._batches(self.test_points, len(self.test_points), shuffle=False)
+    def val_dataloader(self): return ShuffledBatches(self._on_device(self.val_points), len(self.val_points))
+    def test_dataloader(self): return ShuffledBatches(self._on_device(self.test_points), len(self.test_points))
