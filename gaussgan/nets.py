@@ -5,6 +5,7 @@
 # %% ../nbs/01_nets.ipynb #d54f6ee7
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -15,7 +16,7 @@ from .data import GaussGanError
 # %% auto #0
 __all__ = ['NOISE_SOURCES', 'NON_LINEARITIES', 'register_noise_source', 'ClassicalNormal', 'ClassicalUniform', 'classical_normal',
            'classical_uniform', 'make_noise_source', 'make_activation', 'mlp', 'GaussianHeadGenerator',
-           'DirectGenerator', 'generator_types', 'make_generator', 'Critic', 'Predictor']
+           'DirectGenerator', 'generator_types', 'make_generator', 'activation_derivative', 'Critic', 'Predictor']
 
 # %% ../nbs/01_nets.ipynb #842aed0e
 NOISE_SOURCES: dict[str, Callable[..., nn.Module]] = {}
@@ -79,12 +80,12 @@ def mlp(in_dim: int,
         hidden: Sequence[int],       # widths of the hidden layers
         out_dim: int | None,         # width of a final linear layer; None ends on the last hidden layer
         non_linearity: str = "LeakyReLU",
-        batch_norm: bool = False,    # BatchNorm after each hidden linear layer
+        batch_norm: bool = False,    # BatchNorm after each hidden layer's activation
        ) -> nn.Sequential:
-    "Linear → [BatchNorm] → activation for each hidden width, then an optional linear output."
+    "Linear → activation → [BatchNorm] for each hidden width, then an optional linear output."
     layers, width = [], in_dim
     for h in hidden:
-        layers += [nn.Linear(width, h)] + ([nn.BatchNorm1d(h)] if batch_norm else []) + [make_activation(non_linearity)]
+        layers += [nn.Linear(width, h), make_activation(non_linearity)] + ([nn.BatchNorm1d(h)] if batch_norm else [])
         width = h
     if out_dim is not None: layers.append(nn.Linear(width, out_dim))
     return nn.Sequential(*layers)
@@ -145,12 +146,41 @@ def make_generator(generator_type: str, # one of `generator_types()`
     return GaussianHeadGenerator(make_noise_source(generator_type, z_dim, **noise_options), hidden, non_linearity, std_scale, min_std)
 
 # %% ../nbs/01_nets.ipynb #33fa6cb0
+def activation_derivative(activation: nn.Module, pre: Tensor) -> Tensor:
+    "σ'(pre) for an activation of `NON_LINEARITIES`, written in differentiable tensor operations."
+    name = type(activation).__name__
+    if name == "LeakyReLU": return (pre > 0).to(pre.dtype).mul_(1 - activation.negative_slope).add_(activation.negative_slope)
+    if name == "ReLU": return (pre > 0).to(pre.dtype)
+    if name == "ELU": return torch.where(pre > 0, 1.0, activation.alpha * torch.exp(pre))
+    if name == "GELU":
+        if activation.approximate != "none": raise GaussGanError("activation_derivative: only the exact GELU is supported")
+        return torch.special.ndtr(pre) + pre * torch.exp(-0.5 * pre.square()) / math.sqrt(2 * math.pi)
+    if name == "SiLU": s = torch.sigmoid(pre); return s * (1 + pre * (1 - s))
+    if name == "Tanh": return 1 - torch.tanh(pre).square()
+    if name == "Softplus":
+        if activation.beta != 1: raise GaussGanError("activation_derivative: only Softplus with beta 1 is supported")
+        return torch.where(pre > activation.threshold, 1.0, torch.sigmoid(pre))
+    raise GaussGanError(f"no derivative for activation {name!r}; allowed: {', '.join(NON_LINEARITIES)}")
+
 class Critic(nn.Module):
     "MLP from points to a realness score of shape (batch,)."
     def __init__(self, hidden: Sequence[int] = (256, 256), non_linearity: str = "LeakyReLU", in_dim: int = 2):
         super().__init__()
         self.net = mlp(in_dim, hidden, 1, non_linearity)
     def forward(self, x: Tensor) -> Tensor: return self.net(x).squeeze(-1)
+
+    def input_gradient(self, x: Tensor) -> Tensor:
+        "∇ₓD(x) for each point, shape (batch, in_dim), built from the layers' Jacobians so that it is differentiable by one ordinary backward."
+        linears, activations = self.net[0::2], self.net[1::2]
+        derivatives, h = [], x
+        for linear, activation in zip(linears[:-1], activations):
+            pre = linear(h)
+            derivatives.append(activation_derivative(activation, pre))
+            h = activation(pre)
+        grad = linears[-1].weight                           # (1, width): ∂D/∂h of the last hidden layer
+        for linear, derivative in zip(reversed(linears[:-1]), reversed(derivatives)):
+            grad = (grad * derivative) @ linear.weight      # chain rule, one layer back
+        return grad
 
 class Predictor(nn.Module):
     "MLP from points to the logit that x > 0, shape (batch,)."

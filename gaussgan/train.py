@@ -13,6 +13,7 @@ import math
 import types
 import typing
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,9 +32,9 @@ from .plots import save_run_plots
 from .quantum import QUANTUM_DEVICES  # importing gaussgan.quantum registers the quantum noise sources
 
 # %% auto #0
-__all__ = ['CONFIG_KEYS', 'ConfigError', 'Config', 'load_config', 'build_target_and_points', 'build_model', 'load_model',
-           'make_logger', 'ConvergenceTracker', 'convergence_metric', 'convergence_callbacks', 'MetricHistory',
-           'TrainResult', 'train']
+__all__ = ['PRECISIONS', 'CONFIG_KEYS', 'ConfigError', 'Config', 'load_config', 'build_target_and_points', 'build_model',
+           'load_model', 'make_logger', 'ConvergenceTracker', 'convergence_metric', 'convergence_callbacks',
+           'MetricHistory', 'ProfileSteps', 'TrainResult', 'train']
 
 # %% ../nbs/05_train.ipynb #39734bf8
 class ConfigError(GaussGanError):
@@ -81,7 +82,7 @@ class Config:
     mmd_target_samples: int = 2000          # reference sample of the target for the metrics
     kl_estimator: str = "knn"               # knn (unbiased) or kde (the earlier estimator)
     wasserstein_method: str = "exact"       # exact (2-D optimal transport) or per_axis (the earlier 1-D mean)
-    generator_ema: float = 0.999            # decay of the generator weight average that validation and sampling read; 0: raw generator
+    generator_ema: float = 0.995            # decay of the generator weight average that validation and sampling read; 0: raw generator
     validation_every: int = 1               # validate every this many epochs
     convergence_monitor: str = "auto"       # metric for early stopping and the best checkpoint; auto: KLDivergence (WassersteinDistance for the box)
     convergence_patience: int = 20          # validations without improvement before stopping early
@@ -92,6 +93,10 @@ class Config:
     accelerator: str = "auto"               # Lightning accelerator: auto, cpu, gpu, cuda, mps
     final_samples: int = 2000               # points drawn from the trained generator for the summary and plots
     progress_bar: bool = True
+    log_every_n_steps: int = 50             # training losses go to the logger every this many steps (their epoch means every epoch)
+    precision: str = "32-true"              # Lightning precision: 32-true, or autocast bf16-mixed / 16-mixed (for GPUs)
+    compile: bool = False                   # torch.compile the generator and the critic (its scores and the penalty's input gradient)
+    profile: bool = False                   # write a torch.profiler Chrome trace of the first training steps to <run folder>/profile
 
     def __post_init__(self):
         for f in dataclasses.fields(self): setattr(self, f.name, _coerce(f.name, getattr(self, f.name)))
@@ -136,15 +141,18 @@ def _coerce(key: str, value):
     raise ConfigError(f"config: {key} must be {readable}, got {value!r}")
 
 # %% ../nbs/05_train.ipynb #aa32ba19
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
+
 _POSITIVE_INTS = ("z_dim", "quantum_qubits", "quantum_layers", "quantum_basis", "quantum_shots", "n_critic",
                   "n_predictor", "max_epochs", "batch_size", "dataset_size", "mmd_target_samples", "final_samples",
-                  "validation_every", "convergence_patience")
+                  "validation_every", "convergence_patience", "log_every_n_steps")
 _NON_NEGATIVE = ("grad_penalty", "rl_weight", "min_std", "convergence_min_delta")
 _POSITIVE = ("learning_rate", "std_scale", "direct_bound", "mmd_gamma")
 _CHOICES = {"dataset_type": lambda: TARGET_TYPES, "non_linearity": lambda: NON_LINEARITIES,
             "generator_type": generator_types, "killer_formulation": lambda: KILLER_FORMULATIONS,
             "kl_estimator": lambda: ("knn", "kde"), "wasserstein_method": lambda: ("exact", "per_axis"),
-            "accelerator": lambda: ("auto", "cpu", "gpu", "cuda", "mps"), "quantum_device": lambda: QUANTUM_DEVICES}
+            "accelerator": lambda: ("auto", "cpu", "gpu", "cuda", "mps"), "precision": lambda: PRECISIONS,
+            "quantum_device": lambda: QUANTUM_DEVICES}
 
 def _validate(c: Config) -> None:
     "Raise a `ConfigError` for the first value that is out of range."
@@ -221,7 +229,7 @@ def build_model(config: Config, target) -> GaussGan:
                     Predictor(config.nn_validator, config.non_linearity) if config.killer else None,
                     context, config.metrics, config.n_critic, config.n_predictor, config.grad_penalty,
                     config.learning_rate, config.killer_formulation if config.killer else None, config.rl_weight,
-                    config.validation_samples, config.generator_ema, config=dataclasses.asdict(config))
+                    config.validation_samples, config.generator_ema, config.compile, config=dataclasses.asdict(config))
 
 def load_model(checkpoint: str | Path) -> GaussGan:
     "The trained `GaussGan` saved in a checkpoint written by `train`."
@@ -280,6 +288,30 @@ class MetricHistory(Callback):
         values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "train/"))}
         self.epochs.append({"epoch": trainer.current_epoch, **values})
 
+class ProfileSteps(Callback):
+    "A torch.profiler Chrome trace of `steps` training steps after `skip` warm-up steps, written to `path`."
+    def __init__(self, path: Path, steps: int = 5, skip: int = 2):
+        self.path, self.steps, self.skip, self.seen, self.profiler = Path(path), steps, skip, 0, None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self.seen == self.skip:
+            cuda = [torch.profiler.ProfilerActivity.CUDA] if pl_module.device.type == "cuda" else []
+            self.profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU, *cuda])
+            self.profiler.__enter__()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.seen += 1
+        if self.seen == self.skip + self.steps: self._write()
+
+    def on_train_end(self, trainer, pl_module): self._write()  # a run shorter than skip + steps
+
+    def _write(self) -> None:
+        if self.profiler is None: return
+        self.profiler.__exit__(None, None, None)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.profiler.export_chrome_trace(str(self.path))
+        self.profiler = None
+
 # %% ../nbs/05_train.ipynb #2991d8bc
 @dataclass
 class TrainResult:
@@ -297,12 +329,15 @@ class TrainResult:
     coverage: dict | None    # mode coverage of `samples` (mixture targets): within-3 fraction and per-mode shares
     history: list[dict]      # per-epoch losses and metrics
     model: GaussGan          # the trained model, for sampling more points or further study
+    profile_trace: Path | None = None # the Chrome trace written when `profile` is set
 
 # %% ../nbs/05_train.ipynb #e4658600
 _LIGHTNING_NOISE = (r".*does not have many workers.*", r".*Checkpoint directory .* exists and is not empty.*",
                     r".*`isinstance\(treespec, LeafSpec\)` is deprecated.*", r".*The number of training batches .* is smaller than the logging interval.*")
 
-def train(config: Config) -> TrainResult:
+def train(config: Config,
+          callbacks: Sequence[Callback] = (), # extra Lightning callbacks (timers, probes) added to the run's own
+         ) -> TrainResult:
     "Train the model `config` describes, logging to MLflow and writing the run folder."
     L.seed_everything(config.seed, verbose=False)
     target, points = build_target_and_points(config)
@@ -312,15 +347,18 @@ def train(config: Config) -> TrainResult:
     run_dir = Path(config.output_dir).resolve() / logger.run_id
     tracker, stopper, checkpoints = convergence_callbacks(config, run_dir / "checkpoints")
     history = MetricHistory()
-    trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, logger=logger,
-                        callbacks=[tracker, stopper, checkpoints, history], default_root_dir=run_dir, num_sanity_val_steps=0,
-                        check_val_every_n_epoch=config.validation_every,
-                        enable_progress_bar=config.progress_bar, enable_model_summary=False, log_every_n_steps=50)
+    profiler = ProfileSteps(run_dir / "profile" / "trace.json") if config.profile else None
+    trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, precision=config.precision, logger=logger,
+                        callbacks=[tracker, stopper, checkpoints, history, *([profiler] if profiler else []), *callbacks],
+                        default_root_dir=run_dir, num_sanity_val_steps=0, check_val_every_n_epoch=config.validation_every,
+                        enable_progress_bar=config.progress_bar, enable_model_summary=False, log_every_n_steps=config.log_every_n_steps)
     logger.log_hyperparams(dataclasses.asdict(config))
     with warnings.catch_warnings():
         for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
         trainer.fit(model, datamodule)
-    return _finish_run(config, model, target, datamodule, logger, run_dir, checkpoints, tracker.best, history.epochs)
+    result = _finish_run(config, model, target, datamodule, logger, run_dir, checkpoints, tracker.best, history.epochs)
+    result.profile_trace = profiler.path if profiler and profiler.path.is_file() else None
+    return result
 
 # %% ../nbs/05_train.ipynb #65ba61f8
 def _finish_run(config, model, target, datamodule, logger, run_dir, checkpoints, best, history) -> TrainResult:

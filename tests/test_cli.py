@@ -41,6 +41,32 @@ def test_train_with_a_quantum_generator(scratch):
     assert "KLDivergence" in done.stdout
 
 
+def test_train_profile_writes_a_chrome_trace(scratch):
+    import json
+    done = gaussgan("train", "--max-epochs", "1", "--profile", *SMALL, cwd=scratch)
+    assert done.returncode == 0, done.stderr
+    (trace,) = (scratch / "runs").glob("*/profile/trace.json")
+    assert str(trace.relative_to(scratch)) in done.stdout  # the summary says where
+    events = {e.get("name") for e in json.loads(trace.read_text())["traceEvents"]}
+    assert {"gaussgan.critic_updates", "gaussgan.generator_update"} <= events
+
+
+def test_bench_prints_every_table(scratch):
+    done = gaussgan("bench", "--steps", "1", "--warmup", "1", "--run-epochs", "1", "--skip-options", "--dataset-size", "2000", cwd=scratch)
+    assert done.returncode == 0, done.stderr
+    for heading in ("machine: ", "time per training step", "the earlier system beside ours", "against the bare loop",
+                    "where the run's time went", "peak memory: cpu_rss_peak_mib"):
+        assert heading in done.stdout, heading
+    from gaussgan.nets import generator_types
+    assert all(kind in done.stdout for kind in generator_types())
+    assert not (scratch / "runs").exists() and not (scratch / "mlflow.db").exists()  # the timed run leaves nothing behind
+
+
+def test_bench_rejects_a_bad_step_count(scratch):
+    done = gaussgan("bench", "--steps", "0", cwd=scratch)
+    _assert_one_line_error(done.returncode, done.stdout, done.stderr, "argument --steps: expected a positive integer, got '0'")
+
+
 def _write_bad_files(folder: Path):
     pts = np.random.default_rng(0).normal(size=(100, 2))
     with_nan = pts.copy(); with_nan[3, 0] = np.nan
@@ -78,6 +104,8 @@ BAD_INPUTS = [
     (["--config", "typo.yaml"], "unknown key 'max_epoch' (did you mean 'max_epochs'?)"),
     (["--max-epoch", "3"], "unrecognized arguments: --max-epoch 3"),
     (["--tracking-uri", "nosuchscheme://x"], "cannot use MLflow tracking URI 'nosuchscheme://x'"),
+    (["--precision", "fp8"], "precision 'fp8' is not allowed; allowed: 32-true, bf16-mixed, 16-mixed"),
+    (["--log-every-n-steps", "0"], "log_every_n_steps must be a positive integer, got 0"),
 ]
 
 
