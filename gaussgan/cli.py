@@ -49,7 +49,7 @@ def make_parser() -> argparse.ArgumentParser:
                                                    "--profile writes a torch.profiler Chrome trace of the first steps.")
     bench_parser = commands.add_parser("bench", allow_abbrev=False, help="measure step times, a whole run against the bare loop, and memory",
                                        description="Print the benchmark tables of nbs/07_benchmarks for a config (default: the default experiment).")
-    bench_parser.add_argument("--steps", type=_positive_int, default=20, help="timed steps per step-time measurement (default: 20)")
+    bench_parser.add_argument("--steps", type=_positive_int, default=50, help="timed steps per step-time measurement (default: 50)")
     bench_parser.add_argument("--warmup", type=_positive_int, default=3, help="untimed steps before them (default: 3)")
     bench_parser.add_argument("--run-epochs", type=int, default=30, metavar="N", help="epochs of the whole run timed against the bare loop; 0 skips it (default: 30)")
     bench_parser.add_argument("--skip-options", action="store_true", help="do not measure the precision and compile options")

@@ -151,7 +151,10 @@ class GaussGan(L.LightningModule):
         return self.generator if self.averaged_generator is None else self.averaged_generator
 
     def configure_optimizers(self):
-        adam = lambda net, **kw: torch.optim.Adam(net.parameters(), lr=self.learning_rate, **kw)
+        # Fused Adam: one kernel per update instead of a Python loop over the weight tensors; the same
+        # algorithm, about 6% of a step cheaper on the CPU (07_benchmarks).
+        fused = self.device.type in ("cpu", "cuda", "mps")
+        adam = lambda net, **kw: torch.optim.Adam(net.parameters(), lr=self.learning_rate, fused=fused, **kw)
         optimizers = [adam(self.generator, betas=(0.5, 0.9)), adam(self.critic, betas=(0.5, 0.9))]
         return optimizers + ([adam(self.predictor)] if self.killer else [])
 

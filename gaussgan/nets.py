@@ -146,20 +146,26 @@ def make_generator(generator_type: str, # one of `generator_types()`
     return GaussianHeadGenerator(make_noise_source(generator_type, z_dim, **noise_options), hidden, non_linearity, std_scale, min_std)
 
 # %% ../nbs/01_nets.ipynb #33fa6cb0
-def activation_derivative(activation: nn.Module, pre: Tensor) -> Tensor:
-    "σ'(pre) for an activation of `NON_LINEARITIES`, written in differentiable tensor operations."
+def activation_derivative(activation: nn.Module) -> Callable[[Tensor], Tensor]:
+    "σ' of an activation of `NON_LINEARITIES`, as a function of the pre-activation, in differentiable tensor operations."
     name = type(activation).__name__
-    if name == "LeakyReLU": return (pre > 0).to(pre.dtype).mul_(1 - activation.negative_slope).add_(activation.negative_slope)
-    if name == "ReLU": return (pre > 0).to(pre.dtype)
-    if name == "ELU": return torch.where(pre > 0, 1.0, activation.alpha * torch.exp(pre))
+    if name == "LeakyReLU":
+        slope = activation.negative_slope
+        return lambda pre: (pre > 0).to(pre.dtype).mul_(1 - slope).add_(slope)
+    if name == "ReLU": return lambda pre: (pre > 0).to(pre.dtype)
+    if name == "ELU": return lambda pre: torch.where(pre > 0, 1.0, activation.alpha * torch.exp(pre))
     if name == "GELU":
         if activation.approximate != "none": raise GaussGanError("activation_derivative: only the exact GELU is supported")
-        return torch.special.ndtr(pre) + pre * torch.exp(-0.5 * pre.square()) / math.sqrt(2 * math.pi)
-    if name == "SiLU": s = torch.sigmoid(pre); return s * (1 + pre * (1 - s))
-    if name == "Tanh": return 1 - torch.tanh(pre).square()
+        return lambda pre: torch.special.ndtr(pre) + pre * torch.exp(-0.5 * pre.square()) / math.sqrt(2 * math.pi)
+    if name == "SiLU":
+        def silu_derivative(pre):
+            s = torch.sigmoid(pre)
+            return s * (1 + pre * (1 - s))
+        return silu_derivative
+    if name == "Tanh": return lambda pre: 1 - torch.tanh(pre).square()
     if name == "Softplus":
         if activation.beta != 1: raise GaussGanError("activation_derivative: only Softplus with beta 1 is supported")
-        return torch.where(pre > activation.threshold, 1.0, torch.sigmoid(pre))
+        return lambda pre: torch.where(pre > activation.threshold, 1.0, torch.sigmoid(pre))
     raise GaussGanError(f"no derivative for activation {name!r}; allowed: {', '.join(NON_LINEARITIES)}")
 
 class Critic(nn.Module):
@@ -167,19 +173,22 @@ class Critic(nn.Module):
     def __init__(self, hidden: Sequence[int] = (256, 256), non_linearity: str = "LeakyReLU", in_dim: int = 2):
         super().__init__()
         self.net = mlp(in_dim, hidden, 1, non_linearity)
+        # Plain lists (not registered again): the hidden layers with their activations' derivatives, and the output layer.
+        self._hidden = [(linear, activation, activation_derivative(activation)) for linear, activation in zip(self.net[0:-1:2], self.net[1::2])]
+        self._output = self.net[-1]
+
     def forward(self, x: Tensor) -> Tensor: return self.net(x).squeeze(-1)
 
     def input_gradient(self, x: Tensor) -> Tensor:
         "∇ₓD(x) for each point, shape (batch, in_dim), built from the layers' Jacobians so that it is differentiable by one ordinary backward."
-        linears, activations = self.net[0::2], self.net[1::2]
         derivatives, h = [], x
-        for linear, activation in zip(linears[:-1], activations):
+        for linear, activation, derivative in self._hidden:
             pre = linear(h)
-            derivatives.append(activation_derivative(activation, pre))
+            derivatives.append(derivative(pre))
             h = activation(pre)
-        grad = linears[-1].weight                           # (1, width): ∂D/∂h of the last hidden layer
-        for linear, derivative in zip(reversed(linears[:-1]), reversed(derivatives)):
-            grad = (grad * derivative) @ linear.weight      # chain rule, one layer back
+        grad = self._output.weight                          # (1, width): ∂D/∂h of the last hidden layer
+        for (linear, _, _), d in zip(reversed(self._hidden), reversed(derivatives)):
+            grad = (grad * d) @ linear.weight               # chain rule, one layer back
         return grad
 
 class Predictor(nn.Module):
