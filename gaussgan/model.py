@@ -114,7 +114,7 @@ class GaussGan(L.LightningModule):
                  rl_weight: float = 100.0,         # β of the reward killer
                  validation_samples: int = 500,
                  generator_ema: float = 0.995,     # decay of the weight average used to sample; 0 samples the raw generator
-                 compile: bool = False,            # torch.compile the generator and the critic's scoring passes
+                 compile: bool = False,            # torch.compile the generator, the critic and its input gradient
                  config: dict | None = None,       # the run's full config, stored in checkpoints
                 ):
         super().__init__()
