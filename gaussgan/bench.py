@@ -21,6 +21,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from torch import Tensor
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
 from mlflow import MlflowClient
@@ -34,9 +35,10 @@ from .train import Config, build_model, build_target_and_points, train
 # %% auto #0
 __all__ = ['UPDATE_FORMATS', 'STEP_FORMATS', 'EARLIER_SECONDS_PER_BATCH', 'EARLIER_FORMATS', 'OPTION_FORMATS', 'YARDSTICK',
            'BREAKDOWN_FORMATS', 'synchronize', 'best_time', 'PhaseClock', 'timed_calls', 'format_table',
-           'reset_peak_memory', 'peak_memory', 'machine_description', 'bench_device', 'bare_loop', 'update_costs',
-           'StepClock', 'step_times', 'step_table', 'earlier_comparison', 'option_table', 'RunTiming', 'run_breakdown',
-           'breakdown_table', 'InterleavedBareLoop', 'run_vs_bare', 'format_run_vs_bare', 'bench_report']
+           'reset_peak_memory', 'peak_memory', 'machine_description', 'bench_device', 'bare_parts',
+           'bare_critic_update', 'bare_generator_update', 'bare_loop', 'update_costs', 'StepClock', 'step_times',
+           'step_table', 'earlier_comparison', 'option_table', 'RunTiming', 'run_breakdown', 'breakdown_table',
+           'InterleavedBareLoop', 'run_vs_bare', 'format_run_vs_bare', 'bench_report']
 
 # %% ../nbs/07_benchmarks.ipynb #12d1a70e
 def synchronize() -> None:
@@ -144,27 +146,37 @@ def bench_device(config: Config) -> torch.device:
     wants_gpu = config.accelerator in ("auto", "gpu", "cuda")
     return torch.device("cuda" if wants_gpu and torch.cuda.is_available() else "cpu")
 
-def bare_loop(config: Config, steps: int) -> float:
-    "Seconds for `steps` steps of the plain PyTorch loop doing `config`'s optimisation (no killer) and nothing else."
+def bare_parts(config: Config):
+    "The bare loop's pieces: device, the target's points, the run's networks (no killer, not compiled) and a plain Adam for each."
     torch.manual_seed(config.seed)
     device = bench_device(config)
     target, points = build_target_and_points(config)
     model = build_model(dataclasses.replace(config, killer=False, compile=False), target).to(device)
-    generator, critic = model.generator, model.critic
     adam = lambda net: torch.optim.Adam(net.parameters(), lr=config.learning_rate, betas=(0.5, 0.9))
-    opt_generator, opt_critic = adam(generator), adam(critic)
+    return device, points, model.generator, model.critic, adam(model.generator), adam(model.critic)
+
+def bare_critic_update(generator, critic, optimizer, real: Tensor, grad_penalty: float, input_gradient=None) -> None:
+    "One critic update as the bare loop does it (the penalty's input gradient by autograd unless given)."
+    with torch.no_grad(): fake = generator(len(real))
+    loss = critic_wasserstein_loss(critic(real), critic(fake)) + grad_penalty * gradient_penalty(critic, real, fake, input_gradient)
+    optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
+
+def bare_generator_update(generator, critic, optimizer, batch_size: int) -> None:
+    "One generator update as the bare loop does it."
+    loss = generator_loss(critic(generator(batch_size)))
+    optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
+
+def bare_loop(config: Config, steps: int) -> float:
+    "Seconds for `steps` steps of the plain PyTorch loop doing `config`'s optimisation (no killer) and nothing else."
+    device, points, generator, critic, opt_generator, opt_critic = bare_parts(config)
     batches = ShuffledBatches(GaussDataModule(points, config.batch_size, config.seed).train_points.to(device),
                               config.batch_size, torch.Generator().manual_seed(config.seed))
     done = 0
     synchronize(); start = time.perf_counter()
     while done < steps:
         for real in batches:
-            for _ in range(config.n_critic):
-                with torch.no_grad(): fake = generator(len(real))
-                loss = critic_wasserstein_loss(critic(real), critic(fake)) + config.grad_penalty * gradient_penalty(critic, real, fake)
-                opt_critic.zero_grad(set_to_none=True); loss.backward(); opt_critic.step()
-            loss = generator_loss(critic(generator(len(real))))
-            opt_generator.zero_grad(set_to_none=True); loss.backward(); opt_generator.step()
+            for _ in range(config.n_critic): bare_critic_update(generator, critic, opt_critic, real, config.grad_penalty)
+            bare_generator_update(generator, critic, opt_generator, len(real))
             done += 1
             if done == steps: break
     synchronize()
@@ -173,25 +185,14 @@ def bare_loop(config: Config, steps: int) -> float:
 # %% ../nbs/07_benchmarks.ipynb #b458c4c1
 def update_costs(config: Config, repeat: int = 30) -> list[dict]:
     "Best time (ms) of one critic update and one generator update, as the bare loop does them and as `GaussGan` does."
-    torch.manual_seed(config.seed)
-    device = bench_device(config)
-    target, points = build_target_and_points(config)
-    model = build_model(dataclasses.replace(config, killer=False, compile=False), target).to(device)
-    generator, critic, n = model.generator, model.critic, config.batch_size
+    device, points, generator, critic, opt_generator, opt_critic = bare_parts(config)
+    n = config.batch_size
     real = points[:n].to(device)
-    adam = lambda net: torch.optim.Adam(net.parameters(), lr=config.learning_rate, betas=(0.5, 0.9))
-    opt_generator, opt_critic = adam(generator), adam(critic)
     def critic_update(input_gradient):
-        def update():
-            with torch.no_grad(): fake = generator(n)
-            loss = critic_wasserstein_loss(critic(real), critic(fake)) + config.grad_penalty * gradient_penalty(critic, real, fake, input_gradient)
-            opt_critic.zero_grad(set_to_none=True); loss.backward(); opt_critic.step()
-        return update
+        return lambda: bare_critic_update(generator, critic, opt_critic, real, config.grad_penalty, input_gradient)
     def generator_update(freeze: bool):
         def update():
-            with frozen(critic) if freeze else contextlib.nullcontext():
-                loss = generator_loss(critic(generator(n)))
-                opt_generator.zero_grad(set_to_none=True); loss.backward(); opt_generator.step()
+            with frozen(critic) if freeze else contextlib.nullcontext(): bare_generator_update(generator, critic, opt_generator, n)
         return update
     def adam_step(fused: bool):
         optimizer = torch.optim.Adam(critic.parameters(), lr=config.learning_rate, betas=(0.5, 0.9), fused=fused)

@@ -347,8 +347,9 @@ def train(config: Config,
     run_dir = Path(config.output_dir).resolve() / logger.run_id
     tracker, stopper, checkpoints = convergence_callbacks(config, run_dir / "checkpoints")
     history = MetricHistory()
-    extras = [ProfileSteps(run_dir / "profile" / "trace.json")] if config.profile else []
-    extras += [TQDMProgressBar(refresh_rate=10)] if config.progress_bar else []  # redrawn every step it costs ~0.5 ms a step
+    profiler = ProfileSteps(run_dir / "profile" / "trace.json") if config.profile else None
+    progress = TQDMProgressBar(refresh_rate=10) if config.progress_bar else None  # redrawn every step it costs ~0.5 ms a step
+    extras = [c for c in (profiler, progress) if c is not None]
     trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, precision=config.precision, logger=logger,
                         callbacks=[tracker, stopper, checkpoints, history, *extras, *callbacks],
                         default_root_dir=run_dir, num_sanity_val_steps=0, check_val_every_n_epoch=config.validation_every,
@@ -358,8 +359,7 @@ def train(config: Config,
         for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
         trainer.fit(model, datamodule)
     result = _finish_run(config, model, target, datamodule, logger, run_dir, checkpoints, tracker.best, history.epochs)
-    traces = [c.path for c in extras if isinstance(c, ProfileSteps) and c.path.is_file()]
-    result.profile_trace = traces[0] if traces else None
+    result.profile_trace = profiler.path if profiler is not None and profiler.path.is_file() else None
     return result
 
 # %% ../nbs/05_train.ipynb #65ba61f8
