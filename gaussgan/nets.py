@@ -11,51 +11,46 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from .data import GaussGanError
+from .errors import GaussGanError
 
 # %% auto #0
-__all__ = ['NOISE_SOURCES', 'NON_LINEARITIES', 'register_noise_source', 'ClassicalNormal', 'ClassicalUniform', 'classical_normal',
-           'classical_uniform', 'make_noise_source', 'make_activation', 'mlp', 'GaussianHeadGenerator',
-           'DirectGenerator', 'generator_types', 'make_generator', 'activation_derivative', 'Critic', 'Predictor']
+__all__ = ['NOISE_SOURCES', 'NON_LINEARITIES', 'NoiseSource', 'ClassicalNormal', 'ClassicalUniform', 'classical_normal',
+           'classical_uniform', 'register_noise_source', 'make_noise_source', 'make_activation', 'mlp',
+           'GaussianHeadGenerator', 'DirectGenerator', 'generator_types', 'make_generator', 'activation_derivative',
+           'Critic', 'Predictor']
 
 # %% ../nbs/01_nets.ipynb #842aed0e
-NOISE_SOURCES: dict[str, Callable[..., nn.Module]] = {}
+class NoiseSource(nn.Module):
+    "Base of the noise sources: draws `(batch_size, z_dim)` latent vectors on its `device`."
+    def __init__(self, z_dim: int):
+        super().__init__()
+        self.z_dim = z_dim
+        self.register_buffer("_anchor", torch.empty(0), persistent=False)  # moves with the module
+    @property
+    def device(self) -> torch.device: return self._anchor.device
+
+class ClassicalNormal(NoiseSource):
+    "Standard normal latent vectors."
+    def forward(self, batch_size: int) -> Tensor: return torch.randn(batch_size, self.z_dim, device=self.device)
+
+class ClassicalUniform(NoiseSource):
+    "Latent vectors uniform on [-1, 1]."
+    def forward(self, batch_size: int) -> Tensor:
+        return torch.rand(batch_size, self.z_dim, device=self.device) * 2 - 1
+
+# %% ../nbs/01_nets.ipynb #2c3b6992
+def classical_normal(z_dim: int, **options) -> NoiseSource: return ClassicalNormal(z_dim)
+def classical_uniform(z_dim: int, **options) -> NoiseSource: return ClassicalUniform(z_dim)
+
+NOISE_SOURCES: dict[str, Callable[..., NoiseSource]] = {"classical_normal": classical_normal,
+                                                        "classical_uniform": classical_uniform}
 
 def register_noise_source(name: str):
-    "Decorator: make a noise-source factory `f(z_dim, **options) -> nn.Module` available as `name`."
+    "Decorator: make a noise-source factory `f(z_dim, **options) -> NoiseSource` available as `name`."
     def register(factory):
         NOISE_SOURCES[name] = factory
         return factory
     return register
-
-class _DeviceAware(nn.Module):
-    "A module that knows its device even when it has no parameters."
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("_anchor", torch.empty(0), persistent=False)
-    @property
-    def device(self) -> torch.device: return self._anchor.device
-
-# %% ../nbs/01_nets.ipynb #2c3b6992
-class ClassicalNormal(_DeviceAware):
-    "Standard normal latent vectors."
-    def __init__(self, z_dim: int):
-        super().__init__()
-        self.z_dim = z_dim
-    def forward(self, batch_size: int) -> Tensor: return torch.randn(batch_size, self.z_dim, device=self.device)
-
-class ClassicalUniform(_DeviceAware):
-    "Latent vectors uniform on [-1, 1]."
-    def __init__(self, z_dim: int):
-        super().__init__()
-        self.z_dim = z_dim
-    def forward(self, batch_size: int) -> Tensor: return torch.rand(batch_size, self.z_dim, device=self.device) * 2 - 1
-
-@register_noise_source("classical_normal")
-def classical_normal(z_dim: int, **options) -> nn.Module: return ClassicalNormal(z_dim)
-
-@register_noise_source("classical_uniform")
-def classical_uniform(z_dim: int, **options) -> nn.Module: return ClassicalUniform(z_dim)
 
 # %% ../nbs/01_nets.ipynb #7504f7a8
 def make_noise_source(name: str,  # a key of `NOISE_SOURCES`
@@ -85,7 +80,7 @@ def mlp(in_dim: int,
     "Linear → activation → [BatchNorm] for each hidden width, then an optional linear output."
     layers, width = [], in_dim
     for h in hidden:
-        layers += [nn.Linear(width, h), make_activation(non_linearity)] + ([nn.BatchNorm1d(h)] if batch_norm else [])
+        layers += [nn.Linear(width, h), make_activation(non_linearity), *([nn.BatchNorm1d(h)] if batch_norm else [])]
         width = h
     if out_dim is not None: layers.append(nn.Linear(width, out_dim))
     return nn.Sequential(*layers)
@@ -94,7 +89,7 @@ def mlp(in_dim: int,
 class GaussianHeadGenerator(nn.Module):
     "Noise → MLP (BatchNorm) → mean and log-variance heads → mean + ε·std."
     def __init__(self,
-                 noise_source: nn.Module,    # draws (batch, z_dim) latent vectors
+                 noise_source: NoiseSource,  # draws (batch, z_dim) latent vectors
                  hidden: Sequence[int] = (256, 256),
                  non_linearity: str = "LeakyReLU",
                  std_scale: float = 1.1,     # multiplies exp(logvar / 2)
@@ -114,9 +109,13 @@ class GaussianHeadGenerator(nn.Module):
 
 class DirectGenerator(nn.Module):
     "Noise → MLP (BatchNorm) → coordinates, softly bounded to (-bound, bound)."
-    def __init__(self, noise_source: nn.Module, hidden: Sequence[int] = (256, 256), non_linearity: str = "LeakyReLU",
+    def __init__(self,
+                 noise_source: NoiseSource,
+                 hidden: Sequence[int] = (256, 256),
+                 non_linearity: str = "LeakyReLU",
                  bound: float = 20.0, # outputs lie in (-bound, bound)
-                 out_dim: int = 2):
+                 out_dim: int = 2,
+                ):
         super().__init__()
         self.noise_source, self.bound = noise_source, bound
         self.net = mlp(noise_source.z_dim, hidden, out_dim, non_linearity, batch_norm=True)
@@ -130,6 +129,7 @@ def generator_types() -> tuple[str, ...]:
     return (*NOISE_SOURCES, "direct")
 
 def make_generator(generator_type: str, # one of `generator_types()`
+                   *,
                    z_dim: int,
                    hidden: Sequence[int] = (256, 256),
                    non_linearity: str = "LeakyReLU",
@@ -140,14 +140,16 @@ def make_generator(generator_type: str, # one of `generator_types()`
                   ) -> nn.Module:
     "The generator for `generator_type`."
     if generator_type == "direct":
-        return DirectGenerator(make_noise_source("classical_normal", z_dim), hidden, non_linearity, bound)
+        return DirectGenerator(make_noise_source("classical_normal", z_dim), hidden=hidden,
+                               non_linearity=non_linearity, bound=bound)
     if generator_type not in NOISE_SOURCES:
         raise GaussGanError(f"unknown generator_type {generator_type!r}; allowed: {', '.join(generator_types())}")
-    return GaussianHeadGenerator(make_noise_source(generator_type, z_dim, **noise_options), hidden, non_linearity, std_scale, min_std)
+    return GaussianHeadGenerator(make_noise_source(generator_type, z_dim, **noise_options), hidden=hidden,
+                                 non_linearity=non_linearity, std_scale=std_scale, min_std=min_std)
 
 # %% ../nbs/01_nets.ipynb #33fa6cb0
 def activation_derivative(activation: nn.Module) -> Callable[[Tensor], Tensor]:
-    "σ' of an activation of `NON_LINEARITIES`, as a function of the pre-activation, in differentiable tensor operations."
+    "σ' of an activation of `NON_LINEARITIES`, as a differentiable function of the pre-activation."
     name = type(activation).__name__
     if name == "LeakyReLU":
         slope = activation.negative_slope
@@ -155,7 +157,8 @@ def activation_derivative(activation: nn.Module) -> Callable[[Tensor], Tensor]:
     if name == "ReLU": return lambda pre: (pre > 0).to(pre.dtype)
     if name == "ELU": return lambda pre: torch.where(pre > 0, 1.0, activation.alpha * torch.exp(pre))
     if name == "GELU":
-        if activation.approximate != "none": raise GaussGanError("activation_derivative: only the exact GELU is supported")
+        if activation.approximate != "none":
+            raise GaussGanError("activation_derivative: only the exact GELU is supported")
         return lambda pre: torch.special.ndtr(pre) + pre * torch.exp(-0.5 * pre.square()) / math.sqrt(2 * math.pi)
     if name == "SiLU":
         def silu_derivative(pre):
@@ -173,20 +176,20 @@ class Critic(nn.Module):
     def __init__(self, hidden: Sequence[int] = (256, 256), non_linearity: str = "LeakyReLU", in_dim: int = 2):
         super().__init__()
         self.net = mlp(in_dim, hidden, 1, non_linearity)
-        # Plain lists (not registered again): the hidden layers with their activations' derivatives, and the output layer.
-        self._hidden = [(linear, activation, activation_derivative(activation)) for linear, activation in zip(self.net[0:-1:2], self.net[1::2])]
-        self._output = self.net[-1]
+        # A plain list (not registered again): the hidden layers with their activations' derivatives.
+        self._hidden = [(linear, activation, activation_derivative(activation))
+                        for linear, activation in zip(self.net[0:-1:2], self.net[1::2])]
 
     def forward(self, x: Tensor) -> Tensor: return self.net(x).squeeze(-1)
 
     def input_gradient(self, x: Tensor) -> Tensor:
-        "∇ₓD(x) for each point, shape (batch, in_dim), built from the layers' Jacobians so that it is differentiable by one ordinary backward."
+        "∇ₓD(x) per point, (batch, in_dim), from the layers' Jacobians: differentiable by one ordinary backward."
         derivatives, h = [], x
         for linear, activation, derivative in self._hidden:
             pre = linear(h)
             derivatives.append(derivative(pre))
             h = activation(pre)
-        grad = self._output.weight                          # (1, width): ∂D/∂h of the last hidden layer
+        grad = self.net[-1].weight                          # (1, width): ∂D/∂h of the last hidden layer
         for (linear, _, _), d in zip(reversed(self._hidden), reversed(derivatives)):
             grad = (grad * d) @ linear.weight               # chain rule, one layer back
         return grad
