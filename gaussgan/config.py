@@ -183,7 +183,8 @@ def _coerce(key: str, value):
         else: value = _coerce_scalar(value, kind)
     except (ValueError, TypeError, yaml.YAMLError):
         raise ConfigError(f"config: {key} must be {_readable(kind)}, got {value!r}") from None
-    aliases = VALUE_ALIASES.get(key, {})
+    if key not in VALUE_ALIASES: return value
+    aliases = VALUE_ALIASES[key]
     return [aliases.get(v, v) for v in value] if isinstance(value, list) else aliases.get(value, value)
 
 # %% ../nbs/05_config.ipynb #b1f4e64a
@@ -239,7 +240,9 @@ def _check_combinations(c: Config) -> None:
     if c.validation_samples > c.reference_samples:
         raise ConfigError(f"config: validation_samples ({c.validation_samples}) must not exceed reference_samples "
                           f"({c.reference_samples}), the reference sample they are compared with")
-    if c.target == "mixture": make_target(c.target, c.mixture_means, c.mixture_covs, c.mixture_weights)
+    if c.target == "mixture":
+        make_target(c.target, mixture_means=c.mixture_means, mixture_covs=c.mixture_covs,
+                    mixture_weights=c.mixture_weights)
 
 def _validate(c: Config) -> None:
     "Raise a `ConfigError` for the first value that is out of range."

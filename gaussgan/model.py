@@ -12,7 +12,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
+from torch.optim.swa_utils import AveragedModel, update_bn
 from torch.profiler import record_function
 
 from .metrics import MetricContext, evaluate
@@ -20,7 +20,7 @@ from .metrics import MetricContext, evaluate
 # %% auto #0
 __all__ = ['KILLER_FORMULATIONS', 'BATCH_NORM_BATCHES', 'plain_training_step', 'critic_wasserstein_loss',
            'autograd_input_gradient', 'gradient_penalty', 'generator_loss', 'is_right_half', 'predictor_loss',
-           'weight_average', 'frozen', 'make_optimizers', 'GaussGan']
+           'ema_with_warm_up', 'weight_average', 'frozen', 'make_optimizers', 'GaussGan']
 
 # %% ../nbs/04_model.ipynb #fd1af13b
 def plain_training_step(real: Tensor,                 # (batch, 2) real points
@@ -89,10 +89,16 @@ def predictor_loss(logits: Tensor, points: Tensor) -> Tensor:
 KILLER_FORMULATIONS = ("weighted_critic", "reward")
 
 # %% ../nbs/04_model.ipynb #47da8572
+def ema_with_warm_up(decay: float) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
+    "`AveragedModel`'s `avg_fn` for an EMA whose decay ramps up to `decay`: d_n = min(decay, (1 + n) / (10 + n))."
+    def average(averaged: Tensor, current: Tensor, n_averaged: Tensor) -> Tensor:
+        d = torch.clamp((1 + n_averaged) / (10 + n_averaged), max=decay)  # on the device: no host sync
+        return torch.lerp(averaged, current, (1 - d).to(averaged.dtype))
+    return average
+
 def weight_average(generator: nn.Module, decay: float) -> AveragedModel:
     "A frozen exponential moving average of `generator`'s weights; its buffers follow the generator's."
-    average = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
-    return average.requires_grad_(False)
+    return AveragedModel(generator, avg_fn=ema_with_warm_up(decay), use_buffers=False).requires_grad_(False)
 
 BATCH_NORM_BATCHES = [256] * 8  # batch sizes the average's BatchNorm statistics are re-estimated from
 
@@ -250,7 +256,8 @@ class GaussGan(_TrainingStep):
 
     def validation_step(self, batch, batch_idx):
         if self.metric_context is None or not self.metrics: return
-        values = evaluate(self.metrics, self.sampling_generator(self.validation_samples), self.metric_context)
+        points = self.sampling_generator(self.validation_samples)
+        values = evaluate(self.metrics, points=points, ctx=self.metric_context)
         self.log_dict({f"val/{k}": float(v) for k, v in values.items()}, on_step=False, on_epoch=True,
                       batch_size=self.validation_samples)
 

@@ -36,7 +36,8 @@ __all__ = ['build_target_and_points', 'build_model', 'make_logger', 'Convergence
 # %% ../nbs/06_train.ipynb #39734bf8
 def build_target_and_points(config: Config):
     "The target (for the metrics) and the points to train on: sampled from it, or read from `data_file`."
-    target = make_target(config.target, config.mixture_means, config.mixture_covs, config.mixture_weights)
+    target = make_target(config.target, mixture_means=config.mixture_means, mixture_covs=config.mixture_covs,
+                         mixture_weights=config.mixture_weights)
     if config.data_file is None: return target, target.sample(config.dataset_size, seed=config.seed)
     points, recorded = load_points(config.data_file, allow_pickle=config.allow_pickle)
     return recorded or target, points  # an earlier-system pickle records its own mixture
@@ -51,8 +52,9 @@ def build_model(config: Config, target) -> GaussGan:
     context = MetricContext.for_target(target, n_reference=config.reference_samples, seed=config.seed + 1,
                                        mmd_gamma=config.mmd_gamma, mmd_bandwidths=config.mmd_bandwidths,
                                        kl_estimator=config.kl_estimator, wasserstein_method=config.wasserstein_method)
-    return GaussGan(generator=generator, critic=Critic(config.critic_widths, config.non_linearity),
-                    predictor=Predictor(config.predictor_widths, config.non_linearity) if config.killer else None,
+    critic = Critic(hidden=config.critic_widths, non_linearity=config.non_linearity)
+    predictor = Predictor(hidden=config.predictor_widths, non_linearity=config.non_linearity) if config.killer else None
+    return GaussGan(generator=generator, critic=critic, predictor=predictor,
                     metric_context=context, metrics=config.metrics, n_critic=config.n_critic,
                     n_predictor=config.n_predictor, grad_penalty=config.grad_penalty,
                     learning_rate=config.learning_rate, killer=config.killer_formulation if config.killer else None,
@@ -83,7 +85,7 @@ class ConvergenceTracker(Callback):
     def on_validation_epoch_end(self, trainer, pl_module):
         if trainer.sanity_checking: return
         values = {k.removeprefix("val/"): float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
-        self.best = update_best(self.best, values, trainer.current_epoch)
+        self.best = update_best(self.best, values=values, epoch=trainer.current_epoch)
         for name, (value, epoch) in self.best.items():
             pl_module.log_dict({f"best/{name}": value, f"best_epoch/{name}": float(epoch)}, on_epoch=True)
 
@@ -94,14 +96,17 @@ def convergence_metric(config: Config) -> str:
     return preferred if preferred in config.metrics else config.metrics[0]
 
 def convergence_callbacks(config: Config, checkpoint_dir: Path) -> list[Callback]:
-    "Best-so-far tracking, early stopping on the convergence metric, and checkpoints: `last.ckpt` and `best.ckpt`."
+    "Best-so-far tracking, early stopping on the convergence metric, and checkpoints: `best.ckpt` and `last.ckpt`."
     name = convergence_metric(config)
     monitor, mode = f"val/{name}", "max" if METRICS[name].higher_is_better else "min"
+    # A checkpoint of its own for the last epoch: Lightning's save_last rewrites last.ckpt only in the epochs
+    # where the best checkpoint improves.
     return [ConvergenceTracker(),
             EarlyStopping(monitor, min_delta=config.convergence_min_delta, patience=config.convergence_patience,
                           mode=mode, check_finite=False),
-            ModelCheckpoint(checkpoint_dir, filename="best", monitor=monitor, mode=mode, save_last=True,
-                            save_top_k=1, enable_version_counter=False)]
+            ModelCheckpoint(checkpoint_dir, filename="best", monitor=monitor, mode=mode, save_top_k=1,
+                            enable_version_counter=False),
+            ModelCheckpoint(checkpoint_dir, filename="last", save_top_k=1, enable_version_counter=False)]
 
 # %% ../nbs/06_train.ipynb #1534ae3c
 class MetricHistory(Callback):
@@ -146,15 +151,15 @@ def train(config: Config,
     "Train the model `config` describes, logging to MLflow and writing the run folder."
     L.seed_everything(config.seed, verbose=False)
     target, points = build_target_and_points(config)
-    datamodule = GaussDataModule(points, config.batch_size, config.seed)
+    datamodule = GaussDataModule(points, batch_size=config.batch_size, seed=config.seed)
     model = build_model(config, target)
     logger = make_logger(config)
     run_dir = Path(config.output_dir).resolve() / logger.run_id
-    tracker, *convergence = convergence_callbacks(config, run_dir / "checkpoints")
+    tracker, stopper, best, last = convergence_callbacks(config, run_dir / "checkpoints")
     history = MetricHistory()
     progress = [TQDMProgressBar(refresh_rate=10)] if config.progress_bar else []  # every step: ~0.5 ms a step
     trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, precision=config.precision,
-                        logger=logger, callbacks=[tracker, *convergence, history, *progress, *callbacks],
+                        logger=logger, callbacks=[tracker, stopper, best, last, history, *progress, *callbacks],
                         profiler=make_profiler(run_dir) if config.profile else None, default_root_dir=run_dir,
                         num_sanity_val_steps=0, check_val_every_n_epoch=config.validation_every,
                         enable_progress_bar=config.progress_bar, enable_model_summary=False,
@@ -164,7 +169,7 @@ def train(config: Config,
         for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
         trainer.fit(model, datamodule)
     return finish_run(config=config, model=model, target=target, datamodule=datamodule, logger=logger,
-                      run_dir=run_dir, checkpoints=convergence[-1], best=tracker.best, history=history.epochs)
+                      run_dir=run_dir, checkpoints=(best, last), best=tracker.best, history=history.epochs)
 
 # %% ../nbs/06_train.ipynb #65ba61f8
 def _write_outputs(run_dir: Path, config: Config, samples: np.ndarray, summary: dict) -> None:
@@ -184,7 +189,9 @@ def _log_outputs(logger: MLFlowLogger, run_dir: Path, samples: np.ndarray, cover
     logger.finalize("FINISHED")
 
 def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussDataModule, logger: MLFlowLogger,
-               run_dir: Path, checkpoints: ModelCheckpoint, best: dict, history: list[dict]) -> TrainResult:
+               run_dir: Path,
+               checkpoints: tuple[ModelCheckpoint, ModelCheckpoint], # the best and the last
+               best: dict, history: list[dict]) -> TrainResult:
     "Draw the final samples, write them with the config, summary and plots, and log them to MLflow."
     torch.manual_seed(config.seed)
     samples = model.sample(config.final_samples).numpy()
@@ -193,12 +200,13 @@ def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussData
     summary = {"metrics": metrics, "best": {k: {"value": v, "epoch": e} for k, (v, e) in best.items()},
                "coverage": coverage, "history": history}
     _write_outputs(run_dir, config, samples, summary)
-    plots = save_run_plots(run_dir / "plots", samples, datamodule.val_points.numpy(), target, history)
+    plots = save_run_plots(run_dir / "plots", samples=samples, reference=datamodule.val_points.numpy(), target=target,
+                           history=history)
     _log_outputs(logger, run_dir, samples, coverage)
     traces = sorted((run_dir / "profile").glob("*.pt.trace.json"))
     return TrainResult(run_id=logger.run_id, tracking_uri=config.tracking_uri, experiment_name=config.experiment_name,
-                       run_dir=run_dir, checkpoint=Path(checkpoints.last_model_path),
-                       best_checkpoint=Path(checkpoints.best_model_path), best=best, plots=plots, samples=samples,
+                       run_dir=run_dir, checkpoint=Path(checkpoints[1].best_model_path),
+                       best_checkpoint=Path(checkpoints[0].best_model_path), best=best, plots=plots, samples=samples,
                        metrics=metrics, coverage=coverage, history=history, model=model,
                        profile_trace=traces[0] if traces else None)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SMALL = ["--nn-gen", "32,32", "--nn-disc", "32,32", "--dataset-size", "2000", "--no-progress-bar"]
+SMALL = ["--generator-widths", "32,32", "--critic-widths", "32,32", "--dataset-size", "2000", "--no-progress-bar"]
 
 
 def gaussgan(*args, cwd):
@@ -87,12 +87,15 @@ BAD_INPUTS = [
     (["--generator-type", "quantum_shadows", "--quantum-device", "default.qubit"], "quantum_shadows runs on quantum_device torch only"),
     (["--quantum-device", "qiskit.aer"], "quantum_device 'qiskit.aer' is not allowed; allowed: torch, default.qubit"),
     (["--generator-type", "quantum_samples", "--quantum-qubits", "1"], "quantum_qubits must be at least 2"),
-    (["--dataset-type", "GAUSS"], "dataset_type 'GAUSS' is not allowed; allowed: NORMAL, UNIFORM, MIXTURE"),
+    (["--target", "GAUSS"], "target 'GAUSS' is not allowed; allowed: two_gaussians, uniform, mixture"),
+    (["--dataset-type", "GAUSS"], "target 'GAUSS' is not allowed; allowed: two_gaussians, uniform, mixture"),
     (["--metrics", "KLDivergence,Accuracy"], "unknown metric 'Accuracy'; allowed: IsPositive"),
     (["--non-linearity", "Swish"], "non_linearity 'Swish' is not allowed"),
-    (["--nn-gen", "256,abc"], "nn_gen must be"),
-    (["--validation-samples", "5000"], "validation_samples (5000) must not exceed mmd_target_samples"),
-    (["--dataset-type", "MIXTURE"], "MIXTURE needs mixture_means"),
+    (["--generator-widths", "256,abc"], "generator_widths must be"),
+    (["--nn-gen", "256,0"], "generator_widths must be a non-empty list of positive widths, got [256, 0]"),
+    (["--validation-samples", "5000"], "validation_samples (5000) must not exceed reference_samples"),
+    (["--target", "mixture"], "target mixture needs mixture_means"),
+    (["--mmd-bandwidths", "1,-2"], "mmd_bandwidths must be positive numbers"),
     (["--data-file", "missing.npy"], "data file not found: missing.npy"),
     (["--data-file", "nan.npy"], "nan.npy: 1 rows hold NaN or infinite values (first at row 3)"),
     (["--data-file", "three_columns.npy"], "expected (N, 2) 2-D points"),
@@ -142,12 +145,46 @@ def test_bad_input_from_the_installed_command(earlier_work):
     _assert_one_line_error(done.returncode, done.stdout, done.stderr, "rows hold NaN or infinite values")
 
 
-def test_help_lists_every_config_key():
-    from gaussgan.train import CONFIG_KEYS
+def test_help_lists_every_config_key_by_topic_with_its_meaning():
+    from gaussgan.config import CONFIG_KEYS, KEY_ALIASES, settings_table
     done = subprocess.run(["gaussgan", "train", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
+    text = " ".join(done.stdout.split())  # argparse wraps long help lines
     for key in CONFIG_KEYS:
         assert "--" + key.replace("_", "-") in done.stdout, key
+    for old in KEY_ALIASES:
+        assert "--" + old.replace("_", "-") in done.stdout, old
+    for row in settings_table():
+        assert " ".join(row["meaning"].split())[:40] in text, row["key"]
+    topics = [row["topic"] for row in settings_table()]
+    positions = [done.stdout.index(topic + ":") for topic in dict.fromkeys(topics)]
+    assert positions == sorted(positions)  # the topics in the config's order
+
+
+EARLIER_CONFIG = Path(__file__).parent / "earlier_config.yaml"
+
+
+def test_the_earlier_systems_config_trains_on_a_cpu(scratch):
+    "Its complete config.yaml, as it is in its repository, with only the accelerator (gpu there) overridden."
+    (scratch / "config.yaml").write_text(EARLIER_CONFIG.read_text())
+    done = gaussgan("train", "--config", "config.yaml", "--accelerator", "cpu", "--max-epochs", "1",
+                    "--dataset-size", "2000", "--no-progress-bar", cwd=scratch)
+    assert done.returncode == 0, done.stderr
+    notes = [l for l in done.stderr.splitlines() if l.startswith("gaussgan: note: ")]
+    assert len(notes) == 1 and "stage" in notes[0] and "stability_runs" in notes[0], done.stderr
+    assert "MMD" in done.stdout and "KLDivergence" in done.stdout
+    (run,) = [p for p in (scratch / "checkpoints").iterdir() if p.name != "mlartifacts"]  # its checkpoint_path
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    import yaml
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["critic_widths"] == [256, 256] and saved["reference_samples"] == 1000
+    assert saved["metrics"][-2:] == ["MMD", "MMDMultiScale"] and saved["experiment_name"] == "GaussGAN-manual"
+
+
+def test_an_unknown_key_beside_earlier_ones_is_still_an_error(earlier_work):
+    (earlier_work / "mixed.yaml").write_text(EARLIER_CONFIG.read_text() + "max_epoch: 3\n")
+    done = gaussgan("train", "--config", "mixed.yaml", cwd=earlier_work)
+    _assert_one_line_error(done.returncode, done.stdout, done.stderr, "unknown key 'max_epoch' (did you mean")
 
 
 def _free_port() -> int:

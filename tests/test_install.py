@@ -20,7 +20,7 @@ def wheel(tmp_path_factory):
 
 def test_wheel_holds_every_module_and_the_console_script(wheel):
     names = set(wheel.namelist())
-    for module in ("data", "nets", "quantum", "metrics", "model", "train", "plots", "cli"):
+    for module in ("errors", "data", "nets", "quantum", "metrics", "model", "config", "train", "plots", "bench", "cli"):
         assert f"gaussgan/{module}.py" in names, module
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "gaussgan = gaussgan.cli:main" in wheel.read(entry_points).decode()

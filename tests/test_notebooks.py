@@ -10,7 +10,8 @@ NOTEBOOKS = sorted((REPO / "nbs").glob("*.ipynb"))
 
 def test_every_part_has_a_notebook():
     names = {p.stem for p in NOTEBOOKS}
-    assert {"index", "00_data", "01_nets", "02_quantum", "03_metrics", "04_model", "05_train", "06_plots", "07_benchmarks", "09_cli"} <= names
+    assert {"index", "00_errors", "00_data", "01_nets", "02_quantum", "03_metrics", "04_model", "05_config", "06_train",
+            "07_plots", "08_benchmarks", "09_cli", "10_findings"} <= names
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
