@@ -22,7 +22,7 @@ from .errors import GaussGanError
 from .metrics import METRICS, check_metric_names
 from .model import KILLER_FORMULATIONS
 from .nets import NON_LINEARITIES, generator_types
-from .quantum import QUANTUM_DEVICES  # also registers the quantum noise sources, so generator_types() has them
+from .quantum import QUANTUM_DEVICES
 
 # %% auto #0
 __all__ = ['CONFIG_KEYS', 'VALUE_ALIASES', 'PRECISIONS', 'KEY_ALIASES', 'EARLIER_KEYS_IGNORED', 'setting', 'Config',

@@ -5,6 +5,7 @@
 # %% ../nbs/01_nets.ipynb #d54f6ee7
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable, Sequence
 
@@ -15,9 +16,9 @@ from .errors import GaussGanError
 
 # %% auto #0
 __all__ = ['NOISE_SOURCES', 'NON_LINEARITIES', 'NoiseSource', 'ClassicalNormal', 'ClassicalUniform', 'classical_normal',
-           'classical_uniform', 'register_noise_source', 'make_noise_source', 'make_activation', 'mlp',
-           'GaussianHeadGenerator', 'DirectGenerator', 'generator_types', 'make_generator', 'activation_derivative',
-           'Critic', 'Predictor']
+           'classical_uniform', 'register_noise_source', 'registered_noise_sources', 'make_noise_source',
+           'make_activation', 'mlp', 'GaussianHeadGenerator', 'DirectGenerator', 'generator_types', 'make_generator',
+           'activation_derivative', 'Critic', 'Predictor']
 
 # %% ../nbs/01_nets.ipynb #842aed0e
 class NoiseSource(nn.Module):
@@ -53,12 +54,17 @@ def register_noise_source(name: str):
     return register
 
 # %% ../nbs/01_nets.ipynb #7504f7a8
-def make_noise_source(name: str,  # a key of `NOISE_SOURCES`
+def registered_noise_sources() -> dict[str, Callable[..., NoiseSource]]:
+    "Every noise source: the classical ones, the quantum ones of `gaussgan.quantum`, and any registered since."
+    importlib.import_module("gaussgan.quantum")  # its sources register themselves when it is first imported
+    return NOISE_SOURCES
+
+def make_noise_source(name: str,  # a key of `registered_noise_sources()`
                       z_dim: int, # width of each latent vector
                       **options,  # source-specific settings (qubits, layers, ...)
-                     ) -> nn.Module:
+                     ) -> NoiseSource:
     "The registered noise source `name`, of width `z_dim`."
-    if name not in NOISE_SOURCES:
+    if name not in registered_noise_sources():
         raise GaussGanError(f"unknown noise source {name!r}; allowed: {', '.join(NOISE_SOURCES)}")
     return NOISE_SOURCES[name](z_dim, **options)
 
@@ -126,7 +132,7 @@ class DirectGenerator(nn.Module):
 # %% ../nbs/01_nets.ipynb #051f7dcc
 def generator_types() -> tuple[str, ...]:
     "Every valid `generator_type`: the registered noise sources and `direct`."
-    return (*NOISE_SOURCES, "direct")
+    return (*registered_noise_sources(), "direct")
 
 def make_generator(generator_type: str, # one of `generator_types()`
                    *,
@@ -142,7 +148,7 @@ def make_generator(generator_type: str, # one of `generator_types()`
     if generator_type == "direct":
         return DirectGenerator(make_noise_source("classical_normal", z_dim), hidden=hidden,
                                non_linearity=non_linearity, bound=bound)
-    if generator_type not in NOISE_SOURCES:
+    if generator_type not in registered_noise_sources():
         raise GaussGanError(f"unknown generator_type {generator_type!r}; allowed: {', '.join(generator_types())}")
     return GaussianHeadGenerator(make_noise_source(generator_type, z_dim, **noise_options), hidden=hidden,
                                  non_linearity=non_linearity, std_scale=std_scale, min_std=min_std)

@@ -45,7 +45,7 @@ def test_train_profile_writes_a_chrome_trace(scratch):
     import json
     done = gaussgan("train", "--max-epochs", "1", "--profile", *SMALL, cwd=scratch)
     assert done.returncode == 0, done.stderr
-    (trace,) = (scratch / "runs").glob("*/profile/trace.json")
+    (trace,) = (scratch / "runs").glob("*/profile/*.pt.trace.json")
     assert str(trace.relative_to(scratch)) in done.stdout  # the summary says where
     events = {e.get("name") for e in json.loads(trace.read_text())["traceEvents"]}
     assert {"gaussgan.critic_updates", "gaussgan.generator_update"} <= events
