@@ -150,8 +150,7 @@ def bare_setup(config: Config):
     model = build_model(dataclasses.replace(config, killer=False, compile=False), target).to(device)
     networks = dict(generator=model.generator, critic=model.critic, predictor=None)
     train_points = GaussDataModule(points, batch_size=config.batch_size, seed=config.seed).train_points
-    batches = ShuffledBatches(train_points.to(device), batch_size=config.batch_size,
-                              generator=torch.Generator().manual_seed(config.seed))
+    batches = ShuffledBatches(train_points.to(device), batch_size=config.batch_size, seed=config.seed)
     return networks, make_optimizers(**networks, learning_rate=config.learning_rate), model.averaged_generator, batches
 
 def bare_loop(config: Config, steps: int) -> float:

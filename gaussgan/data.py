@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import lightning as L
@@ -235,24 +235,27 @@ def split_points(points: Tensor, fractions: Sequence[float] = (0.8, 0.1, 0.1),
 
 # %% ../nbs/00_data.ipynb #737444ab
 class ShuffledBatches:
-    "Consecutive batches of a point set, in a fresh order each pass when given a generator."
+    "Consecutive batches of a point set; with a seed, each epoch in its own order, drawn from seed + epoch."
     def __init__(self,
-                 points: Tensor,                       # (N, 2), on the device the batches are wanted on
+                 points: Tensor,         # (N, 2), on the device the batches are wanted on
                  batch_size: int,
-                 generator: torch.Generator | None = None, # draws each pass's order (CPU); None keeps the order
+                 seed: int | None = None, # seeds the order of every epoch; None keeps the points' order
+                 epoch: Callable[[], int] | None = None, # the current epoch (a trainer's); None counts passes
                 ):
-        self.points, self.batch_size, self.generator = points, batch_size, generator
+        self.points, self.batch_size, self.seed, self.epoch, self.passes = points, batch_size, seed, epoch, 0
 
     def __len__(self) -> int: return math.ceil(len(self.points) / self.batch_size)
 
     def __iter__(self):
         # One gather per pass, then views: no per-batch copies, and nothing crosses devices per step.
-        if self.generator is None: return iter(self.points.split(self.batch_size))
-        order = torch.randperm(len(self.points), generator=self.generator).to(self.points.device)
-        return iter(self.points[order].split(self.batch_size))
+        if self.seed is None: return iter(self.points.split(self.batch_size))
+        epoch = self.passes if self.epoch is None else self.epoch()
+        self.passes += 1
+        order = torch.randperm(len(self.points), generator=torch.Generator().manual_seed(self.seed + epoch))
+        return iter(self.points[order.to(self.points.device)].split(self.batch_size))
 
 class GaussDataModule(L.LightningDataModule):
-    "Train/validation/test splits of a point set; training batches reshuffled every epoch, all on the training device."
+    "Train/validation/test splits of a point set; training batches reshuffled every epoch, on the training device."
     def __init__(self,
                  points: Tensor,       # (N, 2) points, e.g. from `target.sample` or `load_points`
                  batch_size: int = 256,
@@ -261,14 +264,16 @@ class GaussDataModule(L.LightningDataModule):
         super().__init__()
         self.batch_size, self.seed = batch_size, seed
         self.train_points, self.val_points, self.test_points = split_points(points, seed=seed)
-        self._shuffle = torch.Generator().manual_seed(seed)
 
     def _on_device(self, points: Tensor) -> Tensor:
         "`points` moved once to the trainer's device (the CPU outside a trainer)."
         return points.to(self.trainer.strategy.root_device) if self.trainer is not None else points
 
     def train_dataloader(self):
-        return ShuffledBatches(self._on_device(self.train_points), self.batch_size, self._shuffle)
+        # The epoch Lightning hands samplers' `set_epoch`: it is right in a resumed run too, where
+        # `trainer.current_epoch` still names the checkpoint's epoch while the next epoch's batches are drawn.
+        epoch = (lambda: self.trainer.fit_loop.epoch_progress.current.processed) if self.trainer is not None else None
+        return ShuffledBatches(self._on_device(self.train_points), self.batch_size, seed=self.seed, epoch=epoch)
     # Validation and test compare against a whole split at once: one batch.
     def val_dataloader(self): return ShuffledBatches(self._on_device(self.val_points), len(self.val_points))
     def test_dataloader(self): return ShuffledBatches(self._on_device(self.test_points), len(self.test_points))

@@ -263,3 +263,11 @@ class GaussGan(_TrainingStep):
 
     def on_save_checkpoint(self, checkpoint):
         if self.config is not None: checkpoint["gaussgan_config"] = self.config
+        # Lightning does not keep the random state; a resumed run needs it to draw what the whole run would.
+        checkpoint["gaussgan_rng"] = {"cpu": torch.get_rng_state(),
+                                      **({"cuda": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {})}
+
+    def on_load_checkpoint(self, checkpoint):
+        rng = checkpoint.get("gaussgan_rng", {})
+        if "cpu" in rng: torch.set_rng_state(rng["cpu"])
+        if "cuda" in rng and torch.cuda.is_available(): torch.cuda.set_rng_state_all(rng["cuda"])

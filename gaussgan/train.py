@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ import torch
 import yaml
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import MLFlowLogger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.profilers import PyTorchProfiler
 
 from .config import Config
@@ -29,8 +32,9 @@ from .nets import Critic, Predictor, make_generator
 from .plots import save_run_plots
 
 # %% auto #0
-__all__ = ['build_target_and_points', 'build_model', 'make_logger', 'ConvergenceTracker', 'convergence_metric',
-           'convergence_callbacks', 'MetricHistory', 'make_profiler', 'TrainResult', 'train', 'finish_run',
+__all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'build_model', 'make_logger', 'ConvergenceTracker',
+           'convergence_metric', 'convergence_callbacks', 'MetricHistory', 'make_profiler', 'AtomicCheckpointIO',
+           'find_checkpoint', 'read_checkpoint', 'run_config', 'TrainResult', 'RunInterrupted', 'train', 'finish_run',
            'load_model']
 
 # %% ../nbs/06_train.ipynb #39734bf8
@@ -64,14 +68,17 @@ def build_model(config: Config, target) -> GaussGan:
 # %% ../nbs/06_train.ipynb #e26a9781
 def _is_local_store(uri: str) -> bool: return uri.startswith(("sqlite:", "file:")) or "://" not in uri
 
-def make_logger(config: Config) -> MLFlowLogger:
-    "An MLflow logger for the config's tracking URI and experiment, with its run already created."
+def make_logger(config: Config,
+                run_id: str | None = None, # an existing run to log into (a resumed one); None starts a new run
+               ) -> MLFlowLogger:
+    "An MLflow logger for the config's tracking URI and experiment, with its run already created (or reopened)."
     local = _is_local_store(config.tracking_uri)
     artifacts = (Path(config.output_dir).resolve() / "mlartifacts").as_uri() if local else None
     try:
         logger = MLFlowLogger(experiment_name=config.experiment_name, tracking_uri=config.tracking_uri,
-                              artifact_location=artifacts, log_model=False)
+                              artifact_location=artifacts, log_model=False, run_id=run_id)
         logger.run_id  # creates the experiment and the run now, so a bad URI fails before training
+        if run_id is not None: logger.experiment.update_run(run_id, status="RUNNING")
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else ""
         raise GaussGanError(f"cannot use MLflow tracking URI {config.tracking_uri!r}: {type(e).__name__}: "
@@ -82,6 +89,8 @@ def make_logger(config: Config) -> MLFlowLogger:
 class ConvergenceTracker(Callback):
     "Best value and epoch of every validation metric so far, logged as `best/<Metric>` and `best_epoch/<Metric>`."
     def __init__(self): self.best: dict[str, tuple[float, int]] = {}
+    def state_dict(self) -> dict: return {"best": self.best}            # kept in checkpoints, for resuming
+    def load_state_dict(self, state: dict) -> None: self.best = dict(state["best"])
     def on_validation_epoch_end(self, trainer, pl_module):
         if trainer.sanity_checking: return
         values = {k.removeprefix("val/"): float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
@@ -112,6 +121,8 @@ def convergence_callbacks(config: Config, checkpoint_dir: Path) -> list[Callback
 class MetricHistory(Callback):
     "Keeps each epoch's logged values (losses and validation metrics) as a list of plain floats."
     def __init__(self): self.epochs: list[dict[str, float]] = []
+    def state_dict(self) -> dict: return {"epochs": self.epochs}        # kept in checkpoints, for resuming
+    def load_state_dict(self, state: dict) -> None: self.epochs = list(state["epochs"])
     def on_train_epoch_end(self, trainer, pl_module):
         values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "train/"))}
         self.epochs.append({"epoch": trainer.current_epoch, **values})
@@ -120,6 +131,45 @@ def make_profiler(run_dir: Path) -> PyTorchProfiler:
     "Lightning's PyTorch profiler: a Chrome trace of five training steps after two warm-up steps, in `run_dir/profile`."
     return PyTorchProfiler(dirpath=run_dir / "profile", filename="trace", export_to_chrome=True,
                            schedule=torch.profiler.schedule(wait=1, warmup=1, active=5, repeat=1))
+
+# %% ../nbs/06_train.ipynb #918c5433
+class AtomicCheckpointIO(TorchCheckpointIO):
+    "Lightning's checkpoint writer, writing to a temporary file and renaming it into place."
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
+            temporary = f.name
+        try:
+            super().save_checkpoint(checkpoint, temporary, storage_options)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary): os.remove(temporary)
+
+def find_checkpoint(run: str | Path,          # a run id, a run folder or a checkpoint file
+                    output_dir: str | Path = "runs", # where run ids are looked up
+                    name: str = "last.ckpt",  # which checkpoint of a run folder
+                   ) -> Path:
+    "The checkpoint `run` names."
+    path = Path(run)
+    if path.is_file(): return path
+    folder = path if path.is_dir() else Path(output_dir) / str(run)
+    if (folder / "checkpoints" / name).is_file(): return folder / "checkpoints" / name
+    raise GaussGanError(f"no run {str(run)!r}: give a run id (a folder under {str(output_dir)!r}), a run folder "
+                        f"or a .ckpt file")
+
+def read_checkpoint(path: Path) -> dict:
+    "A gaussgan checkpoint's contents, loaded with `weights_only=True`."
+    try: state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise GaussGanError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+    if not isinstance(state, dict) or "gaussgan_config" not in state:
+        raise GaussGanError(f"{path}: not a gaussgan checkpoint (no config stored)")
+    return state
+
+def run_config(run: str | Path, output_dir: str | Path = "runs") -> Config:
+    "The config a run was trained with."
+    return Config(**read_checkpoint(find_checkpoint(run, output_dir))["gaussgan_config"])
 
 # %% ../nbs/06_train.ipynb #2991d8bc
 @dataclass
@@ -145,16 +195,38 @@ _LIGHTNING_NOISE = (r".*does not have many workers.*", r".*Checkpoint directory 
                     r".*`isinstance\(treespec, LeafSpec\)` is deprecated.*",
                     r".*The number of training batches .* is smaller than the logging interval.*")
 
+class RunInterrupted(KeyboardInterrupt):
+    "Training was interrupted (Ctrl-C); the run folder, its checkpoints and its MLflow run are kept."
+    def __init__(self, run_id: str, run_dir: Path, epochs: int):
+        super().__init__(f"run {run_id} interrupted after {epochs} epochs")
+        self.run_id, self.run_dir, self.epochs = run_id, run_dir, epochs
+
+RESUMABLE_CHANGES = ("max_epochs", "progress_bar", "log_every_n_steps", "profile", "final_samples", "accelerator",
+                     "validation_every", "convergence_patience", "convergence_min_delta")
+
+def _check_resumable(checkpoint: Path, config: Config) -> None:
+    "A `GaussGanError` naming every setting that differs from the checkpoint's and may not change on resuming."
+    saved = dataclasses.asdict(Config(**read_checkpoint(checkpoint)["gaussgan_config"]))
+    differ = [f"{k} ({saved[k]!r} there, {v!r} here)" for k, v in dataclasses.asdict(config).items()
+              if k not in RESUMABLE_CHANGES and saved[k] != v]
+    if differ:
+        raise GaussGanError(f"{checkpoint}: cannot resume with a different {'; '.join(differ)}; only "
+                            f"{', '.join(RESUMABLE_CHANGES)} may change")
+
 def train(config: Config,
           callbacks: Sequence[Callback] = (), # extra Lightning callbacks (timers, probes) added to the run's own
+          resume: str | Path | None = None,   # continue this run (id, folder or checkpoint) in its MLflow run
          ) -> TrainResult:
-    "Train the model `config` describes, logging to MLflow and writing the run folder."
+    "Train the model `config` describes, logging to MLflow and writing the run folder; or continue a run."
+    checkpoint = None if resume is None else find_checkpoint(resume, config.output_dir)
+    if checkpoint is not None: _check_resumable(checkpoint, config)
     L.seed_everything(config.seed, verbose=False)
     target, points = build_target_and_points(config)
     datamodule = GaussDataModule(points, batch_size=config.batch_size, seed=config.seed)
     model = build_model(config, target)
-    logger = make_logger(config)
-    run_dir = Path(config.output_dir).resolve() / logger.run_id
+    # A run folder is named after its MLflow run, so a resumed run finds its MLflow run from its folder.
+    logger = make_logger(config, run_id=checkpoint.parent.parent.name if checkpoint else None)
+    run_dir = checkpoint.parent.parent.resolve() if checkpoint else Path(config.output_dir).resolve() / logger.run_id
     tracker, stopper, best, last = convergence_callbacks(config, run_dir / "checkpoints")
     history = MetricHistory()
     progress = [TQDMProgressBar(refresh_rate=10)] if config.progress_bar else []  # every step: ~0.5 ms a step
@@ -163,11 +235,16 @@ def train(config: Config,
                         profiler=make_profiler(run_dir) if config.profile else None, default_root_dir=run_dir,
                         num_sanity_val_steps=0, check_val_every_n_epoch=config.validation_every,
                         enable_progress_bar=config.progress_bar, enable_model_summary=False,
-                        log_every_n_steps=config.log_every_n_steps)
-    logger.log_hyperparams(dataclasses.asdict(config))
-    with warnings.catch_warnings():
-        for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
-        trainer.fit(model, datamodule)
+                        log_every_n_steps=config.log_every_n_steps, plugins=[AtomicCheckpointIO()])
+    if checkpoint is None: logger.log_hyperparams(dataclasses.asdict(config))  # MLflow keeps a run's first values
+    try:
+        with warnings.catch_warnings():
+            for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
+            trainer.fit(model, datamodule, ckpt_path=checkpoint, weights_only=True)
+    except SystemExit:  # Lightning's answer to Ctrl-C, after its own graceful shutdown
+        if not trainer.interrupted: raise
+        logger.finalize("KILLED")
+        raise RunInterrupted(run_id=logger.run_id, run_dir=run_dir, epochs=len(history.epochs)) from None
     return finish_run(config=config, model=model, target=target, datamodule=datamodule, logger=logger,
                       run_dir=run_dir, checkpoints=(best, last), best=tracker.best, history=history.epochs)
 
@@ -211,13 +288,12 @@ def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussData
                        profile_trace=traces[0] if traces else None)
 
 # %% ../nbs/06_train.ipynb #5e87412d
-def load_model(checkpoint: str | Path) -> GaussGan:
-    "The trained `GaussGan` saved in a checkpoint written by `train`."
-    checkpoint = Path(checkpoint)
-    if not checkpoint.is_file(): raise GaussGanError(f"checkpoint not found: {checkpoint}")
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    if "gaussgan_config" not in state:
-        raise GaussGanError(f"{checkpoint}: not a gaussgan checkpoint (no config stored)")
+def load_model(run: str | Path,              # a run id, a run folder or a checkpoint file
+               output_dir: str | Path = "runs", # where run ids are looked up
+               checkpoint: str = "last.ckpt",   # which checkpoint of a run folder: last.ckpt or best.ckpt
+              ) -> GaussGan:
+    "The trained `GaussGan` of a run written by `train`, ready to `sample`."
+    state = read_checkpoint(find_checkpoint(run, output_dir, checkpoint))
     config = Config(**state["gaussgan_config"])
     model = build_model(config, build_target_and_points(config)[0])
     model.load_state_dict(state["state_dict"])
