@@ -147,7 +147,8 @@ def bare_setup(config: Config):
     torch.manual_seed(config.seed)
     device = bench_device(config)
     target, points = build_target_and_points(config)
-    model = build_model(dataclasses.replace(config, killer=False, compile=False), target).to(device)
+    model = build_model(dataclasses.replace(config, killer=False, compile=False), target=target, points=points)
+    model = model.to(device)
     networks = dict(generator=model.generator, critic=model.critic, predictor=None)
     train_points = GaussDataModule(points, batch_size=config.batch_size, seed=config.seed).train_points
     batches = ShuffledBatches(train_points.to(device), batch_size=config.batch_size, seed=config.seed)
@@ -266,7 +267,7 @@ def step_times(config: Config,
                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                             callbacks=[clock])
         data = GaussDataModule(points, batch_size=config.batch_size, seed=config.seed)
-        trainer.fit(build_model(config, target), data)
+        trainer.fit(build_model(config, target=target, points=points), data)
     return clock.steps[warmup:]
 
 # %% ../nbs/08_benchmarks.ipynb #39e49dc3

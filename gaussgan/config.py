@@ -9,6 +9,7 @@ import dataclasses
 import difflib
 import functools
 import math
+import os
 import types
 import typing
 import warnings
@@ -17,16 +18,11 @@ from pathlib import Path
 
 import yaml
 
-from .data import TARGET_TYPES, make_target
 from .errors import GaussGanError
-from .metrics import METRICS, check_metric_names
-from .model import KILLER_FORMULATIONS
-from .nets import NON_LINEARITIES, generator_types
-from .quantum import QUANTUM_DEVICES
 
 # %% auto #0
 __all__ = ['CONFIG_KEYS', 'VALUE_ALIASES', 'PRECISIONS', 'KEY_ALIASES', 'EARLIER_KEYS_IGNORED', 'setting', 'Config',
-           'settings_table', 'ConfigError', 'ConfigNote', 'load_config']
+           'settings_table', 'ConfigError', 'ConfigNote', 'load_config', 'mlflow_destination']
 
 # %% ../nbs/05_config.ipynb #55135226
 def setting(default,          # the value a run gets when nothing sets it
@@ -42,8 +38,10 @@ def setting(default,          # the value a run gets when nothing sets it
 @dataclass
 class Config:
     "Every setting of a GaussGAN run, checked when it is made."
-    target: str = setting("two_gaussians", "the distribution to learn: two_gaussians (unit Gaussians at (±5, 5)), "
-                          "uniform (the box [-10, 10]²) or mixture (mixture_* below)", group="Target and data")
+    target: str | None = setting(None, "the distribution to learn: two_gaussians (unit Gaussians at (±5, 5)), "
+                                 "uniform (the box [-10, 10]²) or mixture (mixture_* below); omitted: "
+                                 "two_gaussians, or with a data_file none (the metrics then compare with "
+                                 "held-out points of the file)", group="Target and data")
     mixture_means: list | None = setting(None, "mixture: K×2 component means")
     mixture_covs: list | None = setting(None, "mixture: K×2×2 covariances")
     mixture_weights: list | None = setting(None, "mixture: K weights (equal when omitted)")
@@ -85,7 +83,8 @@ class Config:
                                       "P(x > 0)) or reward (the earlier system's reward term)")
     reward_weight: float = setting(100.0, "β, the weight of the reward killer's reward term")
 
-    metrics: list[str] = setting(list(METRICS), "validation metrics computed every validation",
+    metrics: list[str] = setting(["IsPositive", "LogLikelihood", "KLDivergence", "WassersteinDistance", "MMD",
+                                  "MMDMultiScale"], "validation metrics computed every validation (all six)",
                                  group="Metrics and convergence")
     validation_samples: int = setting(500, "generated points scored at each validation")
     reference_samples: int = setting(2000, "points of the target's reference sample every metric compares with")
@@ -101,9 +100,12 @@ class Config:
     convergence_min_delta: float = setting(0.0, "smallest change that counts as an improvement")
     final_samples: int = setting(2000, "points drawn from the trained generator for the summary and the plots")
 
-    tracking_uri: str = setting("sqlite:///mlflow.db", "any MLflow tracking URI; default: SQLite in the working "
-                                "directory", group="Logging and outputs")
-    experiment_name: str = setting("gaussgan", "MLflow experiment of the run")
+    tracking_uri: str | None = setting(None, "any MLflow tracking URI; omitted: $MLFLOW_TRACKING_URI, else SQLite "
+                                       "(mlflow.db) in the working directory", group="Logging and outputs")
+    experiment_name: str | None = setting(None, "MLflow experiment of the run; omitted: $MLFLOW_EXPERIMENT_NAME, "
+                                          "else gaussgan")
+    run_name: str | None = setting(None, "MLflow run name; omitted: MLflow's own")
+    tags: list[str] = setting([], "MLflow tags of the run, as KEY=VALUE")
     output_dir: str = setting("runs", "folder of the run folders (checkpoints, samples, plots)")
     progress_bar: bool = setting(True, "show Lightning's progress bar")
     log_every_n_steps: int = setting(50, "training losses go to the logger every this many steps (and their "
@@ -195,11 +197,16 @@ _POSITIVE_INTS = ("z_dim", "quantum_qubits", "quantum_layers", "quantum_observab
                   "validation_every", "convergence_patience", "log_every_n_steps")
 _NON_NEGATIVE = ("grad_penalty", "reward_weight", "min_std", "convergence_min_delta")
 _POSITIVE = ("learning_rate", "std_scale", "direct_bound", "mmd_gamma")
-_CHOICES = {"target": lambda: TARGET_TYPES, "non_linearity": lambda: NON_LINEARITIES,
-            "generator_type": generator_types, "killer_formulation": lambda: KILLER_FORMULATIONS,
-            "kl_estimator": lambda: ("knn", "kde"), "wasserstein_method": lambda: ("exact", "per_axis"),
-            "accelerator": lambda: ("auto", "cpu", "gpu", "cuda", "mps"), "precision": lambda: PRECISIONS,
-            "quantum_device": lambda: QUANTUM_DEVICES}
+def _choices() -> dict[str, tuple[str, ...]]:
+    "The values each choice allows, from the parts that define them (imported here, not when the module loads)."
+    from gaussgan.data import TARGET_TYPES
+    from gaussgan.model import KILLER_FORMULATIONS
+    from gaussgan.nets import NON_LINEARITIES, generator_types
+    from gaussgan.quantum import QUANTUM_DEVICES
+    return {"target": TARGET_TYPES, "non_linearity": NON_LINEARITIES, "generator_type": generator_types(),
+            "killer_formulation": KILLER_FORMULATIONS, "kl_estimator": ("knn", "kde"),
+            "wasserstein_method": ("exact", "per_axis"), "accelerator": ("auto", "cpu", "gpu", "cuda", "mps"),
+            "precision": PRECISIONS, "quantum_device": QUANTUM_DEVICES}
 
 def _check_numbers(c: Config) -> None:
     for key in _POSITIVE_INTS:
@@ -220,9 +227,10 @@ def _check_numbers(c: Config) -> None:
         raise ConfigError(f"config: mmd_bandwidths must be positive numbers, got {c.mmd_bandwidths}")
 
 def _check_choices(c: Config) -> None:
-    for key, allowed in _CHOICES.items():
-        if getattr(c, key) not in allowed():
-            raise ConfigError(f"config: {key} {getattr(c, key)!r} is not allowed; allowed: {', '.join(allowed())}")
+    from gaussgan.metrics import METRICS, check_metric_names
+    for key, allowed in _choices().items():
+        if getattr(c, key) not in allowed and not (key == "target" and c.target is None):
+            raise ConfigError(f"config: {key} {getattr(c, key)!r} is not allowed; allowed: {', '.join(allowed)}")
     for key in ("generator_widths", "critic_widths", "predictor_widths"):
         widths = getattr(c, key)
         if not widths or any(w < 1 for w in widths):
@@ -235,12 +243,15 @@ def _check_choices(c: Config) -> None:
                           f"computed: {', '.join(c.metrics)}")
 
 def _check_combinations(c: Config) -> None:
+    if bad := [t for t in c.tags if "=" not in t or t.startswith("=")]:
+        raise ConfigError(f"config: tags must be KEY=VALUE, got {', '.join(map(repr, bad))}")
     if c.generator_type == "quantum_shadows" and c.quantum_device != "torch":
         raise ConfigError(f"config: quantum_shadows runs on quantum_device torch only, got {c.quantum_device!r}")
     if c.validation_samples > c.reference_samples:
         raise ConfigError(f"config: validation_samples ({c.validation_samples}) must not exceed reference_samples "
                           f"({c.reference_samples}), the reference sample they are compared with")
     if c.target == "mixture":
+        from gaussgan.data import make_target
         make_target(c.target, mixture_means=c.mixture_means, mixture_covs=c.mixture_covs,
                     mixture_weights=c.mixture_weights)
 
@@ -294,9 +305,15 @@ def _read_yaml(path: Path) -> dict:
     return loaded or {}
 
 def load_config(path: str | Path | None = None, # a YAML file of config keys; None for the defaults
+                base: dict | None = None,      # values under the file's, such as a resumed run's own config
                 **overrides,                   # keys to set on top of the file (None values are ignored)
                ) -> Config:
-    "A validated `Config` from an optional YAML file and overrides; earlier-system names are accepted."
+    "A validated `Config` from optional base values, a YAML file and overrides; earlier-system names are accepted."
     values = {} if path is None else _current_names(_read_yaml(Path(path)), str(path))
     overrides = _current_names({k: v for k, v in overrides.items() if v is not None}, "config")
-    return Config(**{**values, **overrides})
+    return Config(**{**(base or {}), **values, **overrides})
+
+def mlflow_destination(config: Config) -> tuple[str, str]:
+    "The tracking URI and experiment a run logs to: the config's, else MLflow's environment variables, else ours."
+    return (config.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db",
+            config.experiment_name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "gaussgan")

@@ -20,9 +20,9 @@ from .errors import GaussGanError
 
 # %% auto #0
 __all__ = ['METRICS', 'rbf_gamma', 'MetricContext', 'MetricUndefined', 'is_positive', 'log_likelihood', 'knn_distances',
-           'knn_entropy', 'kde_log_density', 'kl_divergence', 'wasserstein_distance', 'unbiased_mmd2', 'mmd_one_kernel',
-           'mmd_multiscale', 'Metric', 'check_metric_names', 'evaluate', 'is_improvement', 'update_best',
-           'mode_coverage']
+           'knn_entropy', 'kde_log_density', 'knn_two_sample_kl', 'kl_divergence', 'wasserstein_distance',
+           'unbiased_mmd2', 'mmd_one_kernel', 'mmd_multiscale', 'Metric', 'check_metric_names', 'available_metrics',
+           'evaluate', 'is_improvement', 'update_best', 'mode_coverage']
 
 # %% ../nbs/03_metrics.ipynb #d67ff617
 def rbf_gamma(bandwidth: float) -> float:
@@ -32,8 +32,8 @@ def rbf_gamma(bandwidth: float) -> float:
 @dataclass
 class MetricContext:
     "What every validation needs besides the generated points, computed once per run."
-    target: GaussianMixture | UniformBox
-    reference: Tensor                          # (m, 2) float64 sample of the target
+    target: GaussianMixture | UniformBox | None # the exact density; None: only a sample is known
+    reference: Tensor                          # (m, 2) float64 sample of the target, or held-out real points
     mmd_gamma: float = 1.0                     # γ of MMD's RBF kernel
     mmd_bandwidths: Sequence[float] | None = None # MMDMultiScale's length scales; None: median distance × scales
     mmd_bandwidth_scales: tuple = (0.1, 0.5, 1.0, 2.0, 5.0) # the scales, when mmd_bandwidths is None
@@ -111,9 +111,19 @@ def kde_log_density(points: Tensor) -> Tensor:
     return torch.logsumexp(kernel.log_prob(points[:, None, :] - points[None, :, :]), dim=1) - math.log(n)
 
 # %% ../nbs/03_metrics.ipynb #0fb2d2f8
+def knn_two_sample_kl(points: Tensor, reference: Tensor, k: int = 1) -> Tensor:
+    "KL(P ‖ Q) from samples of both (Wang, Kulkarni & Verdú 2009): k-NN distances within and across the samples."
+    n, d = points.shape
+    within = knn_distances(points, k).clamp_min(1e-12)
+    across = torch.cdist(points, reference).topk(k, dim=1, largest=False).values[:, -1].clamp_min(1e-12)
+    return d * (across / within).log().mean() + math.log(len(reference) / (n - 1))
+
 def kl_divergence(points: Tensor, ctx: MetricContext) -> dict[str, float]:
     "KL(P_generated ‖ P_target): k-NN entropy (or the earlier KDE) of the points plus the exact target density."
     points = _require_points(points, max(ctx.knn_k + 1, 3))
+    if ctx.target is None:
+        if ctx.kl_estimator != "knn": raise MetricUndefined("the kde estimator needs the target's density")
+        return {"KLDivergence": knn_two_sample_kl(points, ctx.reference, ctx.knn_k).item()}
     log_target = ctx.target.log_prob(points)
     if not torch.isfinite(log_target).all(): return {"KLDivergence": math.inf}  # mass outside the target's support
     if ctx.kl_estimator == "knn": value = -knn_entropy(points, ctx.knn_k) - log_target.mean()
@@ -129,18 +139,17 @@ def _sorted_1d_wasserstein(a: Tensor, b: Tensor) -> Tensor:
     return (a.sort().values - b.sort().values).abs().mean()
 
 def wasserstein_distance(points: Tensor, ctx: MetricContext) -> dict[str, float]:
-    "Exact 2-D earth mover's distance to an equal-size reference sample (or the earlier per-axis mean)."
+    "Exact 2-D earth mover's distance to the reference sample (or the earlier per-axis mean)."
     points = _require_points(points)
     n = len(points)
-    if n > len(ctx.reference):
-        raise MetricUndefined(f"{n} generated points but only {len(ctx.reference)} reference points")
-    reference = ctx.reference[:n]
+    reference = ctx.reference[:n]  # equal sizes where the reference allows: the plan is then a permutation
     if ctx.wasserstein_method == "per_axis":
+        if len(reference) < n: raise MetricUndefined(f"{n} generated points but only {len(reference)} reference points")
         per_axis = [_sorted_1d_wasserstein(points[:, i], reference[:, i]) for i in range(points.shape[1])]
         value = torch.stack(per_axis).mean()
         return {"WassersteinDistance": value.item()}
     cost = torch.cdist(points, reference).numpy()
-    return {"WassersteinDistance": float(ot.emd2([], [], cost, numItermax=1_000_000))}
+    return {"WassersteinDistance": float(ot.emd2([], [], cost, numItermax=1_000_000))}  # [] = uniform weights
 
 # %% ../nbs/03_metrics.ipynb #345c672c
 def _mean_off_diagonal(kernel: Tensor) -> Tensor:
@@ -171,14 +180,15 @@ def mmd_multiscale(points: Tensor, ctx: MetricContext) -> dict[str, float]:
 # %% ../nbs/03_metrics.ipynb #e432f6a7
 @dataclass(frozen=True)
 class Metric:
-    "A validation metric: its function and whether a higher value is better."
+    "A validation metric: its function, whether a higher value is better, and whether it needs a density."
     name: str
     compute: Callable[[Tensor, MetricContext], dict[str, float]]
     higher_is_better: bool
+    needs_density: bool = False
 
 METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("IsPositive", is_positive, higher_is_better=True),
-    Metric("LogLikelihood", log_likelihood, higher_is_better=True),
+    Metric("LogLikelihood", log_likelihood, higher_is_better=True, needs_density=True),
     Metric("KLDivergence", kl_divergence, higher_is_better=False),
     Metric("WassersteinDistance", wasserstein_distance, higher_is_better=False),
     Metric("MMD", mmd_one_kernel, higher_is_better=False),
@@ -190,10 +200,14 @@ def check_metric_names(names: Sequence[str]) -> None:
     unknown = [n for n in names if n not in METRICS]
     if unknown: raise GaussGanError(f"unknown metric {', '.join(map(repr, unknown))}; allowed: {', '.join(METRICS)}")
 
+def available_metrics(names: Sequence[str], ctx: MetricContext) -> list[str]:
+    "The metrics of `names` that `ctx` can compute: without a target, those that need no density."
+    return [n for n in names if ctx.target is not None or not METRICS[n].needs_density]
+
 def evaluate(names: Sequence[str], points: Tensor, ctx: MetricContext) -> dict[str, float]:
-    "Every named metric (and its companion values) on `points`; undefined ones are NaN with a warning."
+    "Every named metric available (and its companion values) on `points`; undefined ones are NaN with a warning."
     results = {}
-    for name in names:
+    for name in available_metrics(names, ctx):
         try: results.update(METRICS[name].compute(points, ctx))
         except MetricUndefined as cause:
             warnings.warn(f"{name} is undefined: {cause}; reporting NaN", RuntimeWarning, stacklevel=2)

@@ -18,49 +18,71 @@ import lightning as L
 import numpy as np
 import torch
 import yaml
+from torch import Tensor
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.profilers import PyTorchProfiler
 
-from .config import Config
-from .data import GaussDataModule, GaussianMixture, load_points, make_target
+from .config import Config, mlflow_destination
+from .data import GaussDataModule, GaussianMixture, load_points, make_target, split_points
 from .errors import GaussGanError
-from .metrics import METRICS, MetricContext, mode_coverage, update_best
+from .metrics import METRICS, MetricContext, available_metrics, mode_coverage, update_best
 from .model import GaussGan
 from .nets import Critic, Predictor, make_generator
 from .plots import save_run_plots
 
 # %% auto #0
-__all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'build_model', 'make_logger', 'ConvergenceTracker',
-           'convergence_metric', 'convergence_callbacks', 'MetricHistory', 'make_profiler', 'AtomicCheckpointIO',
-           'find_checkpoint', 'read_checkpoint', 'run_config', 'TrainResult', 'RunInterrupted', 'train', 'finish_run',
-           'load_model']
+__all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'metric_context', 'describe_reference', 'build_model', 'make_logger',
+           'ConvergenceTracker', 'convergence_metric', 'convergence_callbacks', 'MetricHistory', 'make_profiler',
+           'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config', 'TrainResult', 'RunInterrupted',
+           'train', 'finish_run', 'load_model']
 
 # %% ../nbs/06_train.ipynb #39734bf8
-def build_target_and_points(config: Config):
-    "The target (for the metrics) and the points to train on: sampled from it, or read from `data_file`."
-    target = make_target(config.target, mixture_means=config.mixture_means, mixture_covs=config.mixture_covs,
-                         mixture_weights=config.mixture_weights)
-    if config.data_file is None: return target, target.sample(config.dataset_size, seed=config.seed)
-    points, recorded = load_points(config.data_file, allow_pickle=config.allow_pickle)
-    return recorded or target, points  # an earlier-system pickle records its own mixture
+def _named_target(config: Config):
+    return make_target(config.target or "two_gaussians", mixture_means=config.mixture_means,
+                       mixture_covs=config.mixture_covs, mixture_weights=config.mixture_weights)
 
-def build_model(config: Config, target) -> GaussGan:
-    "The GaussGan module described by `config`, scoring validation against `target`."
+def build_target_and_points(config: Config):
+    "The target (its exact density; None when only a file's points are known) and the points to train on."
+    if config.data_file is None:
+        target = _named_target(config)
+        return target, target.sample(config.dataset_size, seed=config.seed)
+    points, recorded = load_points(config.data_file, allow_pickle=config.allow_pickle)
+    if config.target is not None: return _named_target(config), points
+    return recorded, points  # an earlier-system pickle records its own mixture; other files, no density
+
+def metric_context(config: Config, target, points: Tensor) -> MetricContext:
+    "What the metrics compare with: the target's density and a sample of it, else the held-out training points."
+    options = dict(mmd_gamma=config.mmd_gamma, mmd_bandwidths=config.mmd_bandwidths,
+                   kl_estimator=config.kl_estimator, wasserstein_method=config.wasserstein_method)
+    if target is not None:
+        return MetricContext.for_target(target, n_reference=config.reference_samples, seed=config.seed + 1, **options)
+    return MetricContext(target=None, reference=split_points(points, seed=config.seed)[1], **options)
+
+def describe_reference(config: Config, context: MetricContext) -> str:
+    "In words, what a run's metrics compared the generator with."
+    if context.target is None:
+        missing = [m for m in config.metrics if m not in available_metrics(config.metrics, context)]
+        return (f"{len(context.reference)} held-out points of {config.data_file} (no density"
+                + (f": {', '.join(missing)} not available)" if missing else ")"))
+    recorded = config.data_file and config.target is None  # an earlier-system pickle's own mixture
+    where = (f"the mixture recorded in {config.data_file}" if recorded
+             else f"the {config.target or 'two_gaussians'} target")
+    return f"{where}: its exact density and {len(context.reference)} points drawn from it"
+
+def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
+    "The GaussGan module described by `config`, scoring validation against `target` (or held-out `points`)."
     generator = make_generator(config.generator_type, z_dim=config.z_dim, hidden=config.generator_widths,
                                non_linearity=config.non_linearity, std_scale=config.std_scale,
                                min_std=config.min_std, bound=config.direct_bound, qubits=config.quantum_qubits,
                                layers=config.quantum_layers, observables=config.quantum_observables,
                                shots=config.quantum_shots, seed=config.seed, quantum_device=config.quantum_device)
-    context = MetricContext.for_target(target, n_reference=config.reference_samples, seed=config.seed + 1,
-                                       mmd_gamma=config.mmd_gamma, mmd_bandwidths=config.mmd_bandwidths,
-                                       kl_estimator=config.kl_estimator, wasserstein_method=config.wasserstein_method)
     critic = Critic(hidden=config.critic_widths, non_linearity=config.non_linearity)
     predictor = Predictor(hidden=config.predictor_widths, non_linearity=config.non_linearity) if config.killer else None
     return GaussGan(generator=generator, critic=critic, predictor=predictor,
-                    metric_context=context, metrics=config.metrics, n_critic=config.n_critic,
-                    n_predictor=config.n_predictor, grad_penalty=config.grad_penalty,
+                    metric_context=metric_context(config, target, points), metrics=config.metrics,
+                    n_critic=config.n_critic, n_predictor=config.n_predictor, grad_penalty=config.grad_penalty,
                     learning_rate=config.learning_rate, killer=config.killer_formulation if config.killer else None,
                     reward_weight=config.reward_weight, validation_samples=config.validation_samples,
                     generator_ema=config.generator_ema, compile=config.compile, config=dataclasses.asdict(config))
@@ -72,16 +94,17 @@ def make_logger(config: Config,
                 run_id: str | None = None, # an existing run to log into (a resumed one); None starts a new run
                ) -> MLFlowLogger:
     "An MLflow logger for the config's tracking URI and experiment, with its run already created (or reopened)."
-    local = _is_local_store(config.tracking_uri)
-    artifacts = (Path(config.output_dir).resolve() / "mlartifacts").as_uri() if local else None
+    uri, experiment = mlflow_destination(config)
+    artifacts = (Path(config.output_dir).resolve() / "mlartifacts").as_uri() if _is_local_store(uri) else None
+    tags = dict(tag.split("=", 1) for tag in config.tags)
     try:
-        logger = MLFlowLogger(experiment_name=config.experiment_name, tracking_uri=config.tracking_uri,
-                              artifact_location=artifacts, log_model=False, run_id=run_id)
+        logger = MLFlowLogger(experiment_name=experiment, tracking_uri=uri, artifact_location=artifacts,
+                              log_model=False, run_id=run_id, run_name=config.run_name, tags=tags or None)
         logger.run_id  # creates the experiment and the run now, so a bad URI fails before training
         if run_id is not None: logger.experiment.update_run(run_id, status="RUNNING")
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else ""
-        raise GaussGanError(f"cannot use MLflow tracking URI {config.tracking_uri!r}: {type(e).__name__}: "
+        raise GaussGanError(f"cannot use MLflow tracking URI {uri!r}: {type(e).__name__}: "
                             f"{reason}") from None
     return logger
 
@@ -188,6 +211,8 @@ class TrainResult:
     coverage: dict | None     # mode coverage of `samples` (mixture targets): within-3 fraction and per-mode shares
     history: list[dict]       # per-epoch losses and metrics
     model: GaussGan           # the trained model, for sampling more points or further study
+    reference: str            # what the metrics compared the generator with, in words
+    stopped_early: dict | None # when early stopping ended the run: its metric, patience, best epoch and value
     profile_trace: Path | None = None # the Chrome trace written when `profile` is set
 
 # %% ../nbs/06_train.ipynb #e4658600
@@ -223,7 +248,7 @@ def train(config: Config,
     L.seed_everything(config.seed, verbose=False)
     target, points = build_target_and_points(config)
     datamodule = GaussDataModule(points, batch_size=config.batch_size, seed=config.seed)
-    model = build_model(config, target)
+    model = build_model(config, target=target, points=points)
     # A run folder is named after its MLflow run, so a resumed run finds its MLflow run from its folder.
     logger = make_logger(config, run_id=checkpoint.parent.parent.name if checkpoint else None)
     run_dir = checkpoint.parent.parent.resolve() if checkpoint else Path(config.output_dir).resolve() / logger.run_id
@@ -246,7 +271,16 @@ def train(config: Config,
         logger.finalize("KILLED")
         raise RunInterrupted(run_id=logger.run_id, run_dir=run_dir, epochs=len(history.epochs)) from None
     return finish_run(config=config, model=model, target=target, datamodule=datamodule, logger=logger,
-                      run_dir=run_dir, checkpoints=(best, last), best=tracker.best, history=history.epochs)
+                      run_dir=run_dir, checkpoints=(best, last), best=tracker.best, history=history.epochs,
+                      stopped_early=_early_stop(config, stopper, tracker.best))
+
+def _early_stop(config: Config, stopper: EarlyStopping, best: dict) -> dict | None:
+    "What ended the run when early stopping did: the metric, its patience, its best value and epoch."
+    if stopper.stopped_epoch == 0: return None
+    name = convergence_metric(config)
+    value, epoch = best.get(name, (None, None))
+    return {"metric": name, "patience": config.convergence_patience, "min_delta": config.convergence_min_delta,
+            "stopped_after_epoch": stopper.stopped_epoch, "best_epoch": epoch, "best_value": value}
 
 # %% ../nbs/06_train.ipynb #65ba61f8
 def _write_outputs(run_dir: Path, config: Config, samples: np.ndarray, summary: dict) -> None:
@@ -268,24 +302,26 @@ def _log_outputs(logger: MLFlowLogger, run_dir: Path, samples: np.ndarray, cover
 def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussDataModule, logger: MLFlowLogger,
                run_dir: Path,
                checkpoints: tuple[ModelCheckpoint, ModelCheckpoint], # the best and the last
-               best: dict, history: list[dict]) -> TrainResult:
+               best: dict, history: list[dict], stopped_early: dict | None) -> TrainResult:
     "Draw the final samples, write them with the config, summary and plots, and log them to MLflow."
     torch.manual_seed(config.seed)
     samples = model.sample(config.final_samples).numpy()
     coverage = mode_coverage(torch.from_numpy(samples), target.means) if isinstance(target, GaussianMixture) else None
     metrics = {k.removeprefix("val/"): v for k, v in (history[-1] if history else {}).items() if k.startswith("val/")}
+    reference = describe_reference(config, model.metric_context)
     summary = {"metrics": metrics, "best": {k: {"value": v, "epoch": e} for k, (v, e) in best.items()},
-               "coverage": coverage, "history": history}
+               "coverage": coverage, "reference": reference, "stopped_early": stopped_early, "history": history}
     _write_outputs(run_dir, config, samples, summary)
     plots = save_run_plots(run_dir / "plots", samples=samples, reference=datamodule.val_points.numpy(), target=target,
                            history=history)
     _log_outputs(logger, run_dir, samples, coverage)
     traces = sorted((run_dir / "profile").glob("*.pt.trace.json"))
-    return TrainResult(run_id=logger.run_id, tracking_uri=config.tracking_uri, experiment_name=config.experiment_name,
+    uri, experiment = mlflow_destination(config)
+    return TrainResult(run_id=logger.run_id, tracking_uri=uri, experiment_name=experiment,
                        run_dir=run_dir, checkpoint=Path(checkpoints[1].best_model_path),
                        best_checkpoint=Path(checkpoints[0].best_model_path), best=best, plots=plots, samples=samples,
-                       metrics=metrics, coverage=coverage, history=history, model=model,
-                       profile_trace=traces[0] if traces else None)
+                       metrics=metrics, coverage=coverage, history=history, model=model, reference=reference,
+                       stopped_early=stopped_early, profile_trace=traces[0] if traces else None)
 
 # %% ../nbs/06_train.ipynb #5e87412d
 def load_model(run: str | Path,              # a run id, a run folder or a checkpoint file
@@ -295,6 +331,7 @@ def load_model(run: str | Path,              # a run id, a run folder or a check
     "The trained `GaussGan` of a run written by `train`, ready to `sample`."
     state = read_checkpoint(find_checkpoint(run, output_dir, checkpoint))
     config = Config(**state["gaussgan_config"])
-    model = build_model(config, build_target_and_points(config)[0])
+    target, points = build_target_and_points(config)
+    model = build_model(config, target=target, points=points)
     model.load_state_dict(state["state_dict"])
     return model

@@ -32,7 +32,8 @@ def test_train_with_killer_and_a_csv_file(scratch):
     np.savetxt(scratch / "points.csv", points, delimiter=",", header="x,y", comments="")
     done = gaussgan("train", "--max-epochs", "1", "--killer", "--data-file", "points.csv", *SMALL, cwd=scratch)
     assert done.returncode == 0, done.stderr
-    assert "x > 0" in done.stdout
+    assert "against 200 held-out points of points.csv (no density: LogLikelihood not available)" in done.stdout
+    assert "KLDivergence" in done.stdout and "LogLikelihood" not in done.stdout.split("not available")[1]
 
 
 def test_train_with_a_quantum_generator(scratch):
@@ -109,6 +110,8 @@ BAD_INPUTS = [
     (["--tracking-uri", "nosuchscheme://x"], "cannot use MLflow tracking URI 'nosuchscheme://x'"),
     (["--precision", "fp8"], "precision 'fp8' is not allowed; allowed: 32-true, bf16-mixed, 16-mixed"),
     (["--log-every-n-steps", "0"], "log_every_n_steps must be a positive integer, got 0"),
+    (["--tag", "nokey"], "tags must be KEY=VALUE, got 'nokey'"),
+    (["--resume", "no-such-run"], "no run 'no-such-run': give a run id"),
 ]
 
 
@@ -150,8 +153,8 @@ def test_help_lists_every_config_key_by_topic_with_its_meaning():
     done = subprocess.run(["gaussgan", "train", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
     text = " ".join(done.stdout.split())  # argparse wraps long help lines
-    for key in CONFIG_KEYS:
-        assert "--" + key.replace("_", "-") in done.stdout, key
+    for key in CONFIG_KEYS:  # every key an option; tags as one --tag per tag
+        assert "--" + ("tag" if key == "tags" else key.replace("_", "-")) in done.stdout, key
     for old in KEY_ALIASES:
         assert "--" + old.replace("_", "-") in done.stdout, old
     for row in settings_table():

@@ -1,0 +1,81 @@
+"""A run's whole life from the command line: interrupted with Ctrl-C, resumed, sampled, evaluated; and MLflow's
+environment variables. Every wait is bounded and waits for a file, never for an amount of time to pass."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mlflow
+import numpy as np
+import torch
+
+from test_cli import SMALL, gaussgan
+
+
+def _wait_for(condition, limit_s=240):
+    "Poll `condition` until it holds, at most `limit_s` seconds (a bound, not a timing assumption)."
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.2)
+
+
+def test_ctrl_c_keeps_the_run_and_resume_finishes_it(scratch):
+    training = subprocess.Popen(["gaussgan", "train", "--max-epochs", "500", *SMALL], cwd=scratch,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    last = lambda: list((scratch / "runs").glob("*/checkpoints/last.ckpt"))
+    try:
+        _wait_for(lambda: last() or training.poll() is not None)
+        training.send_signal(signal.SIGINT)
+        out, err = training.communicate(timeout=120)
+    finally:
+        training.kill()
+    assert training.returncode == 130, err
+    (checkpoint,) = last()
+    run_id = checkpoint.parent.parent.name
+    assert f"continue with: gaussgan train --resume {run_id}" in err
+    done_epochs = torch.load(checkpoint, weights_only=True)["epoch"] + 1
+    resumed = gaussgan("train", "--resume", run_id, "--max-epochs", str(done_epochs + 2), cwd=scratch)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"Run {run_id} finished ({done_epochs + 2} epochs)" in resumed.stdout
+    client = mlflow.MlflowClient(f"sqlite:///{scratch}/mlflow.db")
+    steps = [m.step for m in client.get_metric_history(run_id, "val/KLDivergence")]
+    assert len(steps) == len(set(steps)) >= done_epochs + 2  # one entry per epoch, none twice
+    assert client.get_run(run_id).info.status == "FINISHED"
+
+
+def test_sample_and_evaluate_a_run(scratch):
+    trained = gaussgan("train", "--max-epochs", "1", *SMALL, cwd=scratch)
+    assert trained.returncode == 0, trained.stderr
+    run_id = trained.stdout.split()[1]
+    for name in ("points.npz", "points.npy", "points.csv"):
+        done = gaussgan("sample", run_id, "--n", "300", "--out", name, cwd=scratch)
+        assert done.returncode == 0 and f"wrote 300 points of run {run_id}" in done.stdout, done.stderr
+    assert np.load(scratch / "points.npz")["points"].shape == (300, 2)
+    np.save(scratch / "real.npy", np.random.default_rng(1).normal([5, 5], 1, (400, 2)))
+    by_run = gaussgan("evaluate", run_id, "--checkpoint", "best", cwd=scratch)
+    by_file = gaussgan("evaluate", "points.csv", "--data-file", "real.npy", cwd=scratch)
+    for done in (by_run, by_file): assert done.returncode == 0, done.stderr
+    assert "the two_gaussians target" in by_run.stdout and "LogLikelihood" in by_run.stdout
+    assert "Mode coverage of 2000 samples" in by_run.stdout
+    assert "400 held-out points of real.npy (no density: LogLikelihood not available)" in by_file.stdout
+    assert not any(line.split()[0] == "LogLikelihood" for line in by_file.stdout.splitlines()[1:])
+    bad = gaussgan("sample", run_id, "--out", "points.txt", cwd=scratch)
+    assert bad.returncode == 2 and bad.stderr.startswith("gaussgan: error: --out points.txt: unsupported")
+
+
+def test_mlflow_environment_variables_are_honoured(scratch):
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{scratch}/elsewhere.db", "MLFLOW_EXPERIMENT_NAME": "shared"}
+    done = subprocess.run(["gaussgan", "train", "--max-epochs", "1", *SMALL, "--run-name", "first", "--tag", "who=ci"],
+                          cwd=scratch, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert not (scratch / "mlflow.db").exists()
+    client = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"])
+    (run,) = client.search_runs([client.get_experiment_by_name("shared").experiment_id])
+    assert run.info.run_name == "first" and run.data.tags["who"] == "ci"
+
+
+def test_help_answers_without_importing_torch():
+    code = "import sys; from gaussgan.cli import make_parser; make_parser(); print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
