@@ -13,6 +13,8 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -45,7 +47,8 @@ __all__ = ['EARLIER_SECONDS_PER_BATCH', 'YARDSTICK', 'synchronize', 'seconds_per
            'reset_peak_memory', 'peak_memory', 'machine_description', 'bench_device', 'bare_setup', 'bare_loop',
            'update_costs', 'input_gradient_saving', 'StepClock', 'step_times', 'step_table', 'earlier_comparison',
            'option_table', 'earlier_metrics', 'metric_times', 'RunTiming', 'run_breakdown', 'breakdown_table',
-           'InterleavedBareLoop', 'run_vs_bare', 'run_vs_bare_table', 'epoch_ratio_spread', 'bench_report']
+           'InterleavedBareLoop', 'run_vs_bare', 'run_vs_bare_table', 'epoch_ratio_spread', 'import_seconds',
+           'short_run_cost', 'bench_report']
 
 # %% ../nbs/08_benchmarks.ipynb #12d1a70e
 def synchronize() -> None:
@@ -426,6 +429,33 @@ def epoch_ratio_spread(comparison: dict) -> str:
     return (f"training part / bare loop, epoch by epoch: median {statistics.median(ratios):.2f}, "
             f"range {ratios[0]:.2f}–{ratios[-1]:.2f}")
 
+# %% ../nbs/08_benchmarks.ipynb #85bfab57
+def import_seconds(module: str = "gaussgan.train") -> float:
+    "Wall time a fresh interpreter takes to import `module`, beyond starting up."
+    def run(code: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        return time.perf_counter() - start
+    return run(f"import {module}") - run("pass")
+
+def short_run_cost(config: Config) -> pd.DataFrame:
+    "Seconds of a one-epoch run of `config` (new and existing MLflow store) beside the bare loop's epoch and imports."
+    with tempfile.TemporaryDirectory() as d:
+        config = dataclasses.replace(config, max_epochs=1, progress_bar=False, output_dir=f"{d}/runs",
+                                     tracking_uri=f"sqlite:///{d}/mlflow.db")
+        points = build_target_and_points(config)[1]
+        steps = len(GaussDataModule(points, batch_size=config.batch_size).train_dataloader())
+        bare = bare_loop(config, steps)
+        new_store, existing_store = run_breakdown(config), run_breakdown(config)
+    imports = import_seconds()
+    rows = [{"what": f"bare loop, one epoch ({steps} steps)", "seconds": bare},
+            {"what": "importing gaussgan.train (fresh interpreter)", "seconds": imports},
+            {"what": "one-epoch run, new MLflow store", "seconds": new_store.total},
+            {"what": "one-epoch run, existing MLflow store", "seconds": existing_store.total}]
+    table = pd.DataFrame(rows).set_index("what")
+    return table.assign(x_bare_epoch=table["seconds"] / bare,
+                        x_bare_epoch_plus_imports=table["seconds"] / (bare + imports)).round(2)
+
 # %% ../nbs/08_benchmarks.ipynb #4dfc0b18
 def bench_report(config: Config,
                  steps: int = 50,                # timed steps per step-time measurement
@@ -453,3 +483,4 @@ def bench_report(config: Config,
         yield "where the run's time went\n" + breakdown_table(timing).to_string()
         yield "peak memory: " + ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} –"
                                           for k, v in timing.peak_memory.items())
+        yield "a one-epoch run, start to summary\n" + short_run_cost(config).to_string()

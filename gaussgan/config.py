@@ -110,6 +110,9 @@ class Config:
     progress_bar: bool = setting(True, "show Lightning's progress bar")
     log_every_n_steps: int = setting(50, "training losses go to the logger every this many steps (and their "
                                      "means every epoch)")
+    sample_every_n_epochs: int = setting(5, "keep validation_samples generated points every this many epochs "
+                                         "(compressed .npz in the run folder's samples/, and plots/evolution.png); "
+                                         "0: never")
     profile: bool = setting(False, "write a torch.profiler Chrome trace of the first training steps")
 
     accelerator: str = setting("auto", "Lightning accelerator: auto, cpu, gpu, cuda, mps", group="Performance")
@@ -195,7 +198,7 @@ PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 _POSITIVE_INTS = ("z_dim", "quantum_qubits", "quantum_layers", "quantum_observables", "quantum_shots", "n_critic",
                   "n_predictor", "max_epochs", "batch_size", "dataset_size", "reference_samples", "final_samples",
                   "validation_every", "convergence_patience", "log_every_n_steps")
-_NON_NEGATIVE = ("grad_penalty", "reward_weight", "min_std", "convergence_min_delta")
+_NON_NEGATIVE = ("grad_penalty", "reward_weight", "min_std", "convergence_min_delta", "sample_every_n_epochs")
 _POSITIVE = ("learning_rate", "std_scale", "direct_bound", "mmd_gamma")
 def _choices() -> dict[str, tuple[str, ...]]:
     "The values each choice allows, from the parts that define them (imported here, not when the module loads)."

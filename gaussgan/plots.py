@@ -18,7 +18,7 @@ from matplotlib.patches import Rectangle
 from .data import GaussianMixture, UniformBox
 
 # %% auto #0
-__all__ = ['draw_target', 'plot_samples', 'plot_history', 'save_run_plots']
+__all__ = ['draw_target', 'plot_samples', 'plot_history', 'plot_evolution', 'save_run_plots']
 
 # %% ../nbs/07_plots.ipynb #f0181499
 def draw_target(target, ax, extent: tuple[float, float, float, float], resolution: int = 200) -> None:
@@ -60,9 +60,24 @@ def plot_history(history: list[dict], fig: Figure | None = None, columns: int = 
         ax.set(title=key, xlabel="epoch")
     return fig
 
+# %% ../nbs/07_plots.ipynb #d83b655c
+def plot_evolution(snapshots: dict[int, np.ndarray], # epoch -> generated points of that epoch
+                   target=None, panels: int = 6, fig: Figure | None = None) -> Figure:
+    "A row of generated samples over the target, one panel per snapshot (at most `panels`, evenly spaced)."
+    epochs = sorted(snapshots)
+    if len(epochs) > panels: epochs = [epochs[round(i * (len(epochs) - 1) / (panels - 1))] for i in range(panels)]
+    fig = fig or plt.figure(figsize=(3 * max(len(epochs), 1), 3.2), layout="constrained")
+    for i, epoch in enumerate(epochs):
+        ax = fig.add_subplot(1, len(epochs), i + 1)
+        plot_samples(snapshots[epoch], target, ax=ax, title=f"epoch {epoch}", max_points=1000)
+        ax.set(xlabel=None, ylabel=None)
+    return fig
+
 # %% ../nbs/07_plots.ipynb #4676739d
-def save_run_plots(folder, samples, reference, target, history: list[dict]) -> list[Path]:
-    "Write samples.png (generated beside held-out real points) and history.png into `folder`."
+def save_run_plots(folder, samples, reference, target, history: list[dict],
+                   snapshots: dict[int, np.ndarray] | None = None, # epoch -> points, for evolution.png
+                  ) -> list[Path]:
+    "Write samples.png (generated beside held-out real points), history.png and evolution.png into `folder`."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     fig = Figure(figsize=(10, 5), layout="constrained")
     generated_ax, real_ax = fig.subplots(1, 2, sharex=True, sharey=True)
@@ -71,4 +86,9 @@ def save_run_plots(folder, samples, reference, target, history: list[dict]) -> l
     paths = [folder / "samples.png", folder / "history.png"]
     fig.savefig(paths[0], dpi=110)
     plot_history(history).savefig(paths[1], dpi=110)
+    if snapshots:
+        paths.append(folder / "evolution.png")
+        evolution = plot_evolution(snapshots, target, fig=Figure(figsize=(3 * min(len(snapshots), 6), 3.2),
+                                                                 layout="constrained"))
+        evolution.savefig(paths[-1], dpi=90)
     return paths

@@ -34,9 +34,9 @@ from .plots import save_run_plots
 
 # %% auto #0
 __all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'metric_context', 'describe_reference', 'build_model', 'make_logger',
-           'ConvergenceTracker', 'convergence_metric', 'convergence_callbacks', 'MetricHistory', 'make_profiler',
-           'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config', 'TrainResult', 'RunInterrupted',
-           'train', 'finish_run', 'load_model']
+           'ConvergenceTracker', 'convergence_metric', 'convergence_callbacks', 'MetricHistory', 'SampleSnapshots',
+           'read_snapshots', 'make_profiler', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config',
+           'TrainResult', 'RunInterrupted', 'train', 'finish_run', 'load_model']
 
 # %% ../nbs/06_train.ipynb #39734bf8
 def _named_target(config: Config):
@@ -150,6 +150,20 @@ class MetricHistory(Callback):
         values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "train/"))}
         self.epochs.append({"epoch": trainer.current_epoch, **values})
 
+class SampleSnapshots(Callback):
+    "Every `every` epochs, `n` points of the averaged generator to `folder/epoch_<e>.npz`, without touching training."
+    def __init__(self, folder: Path, every: int, n: int): self.folder, self.every, self.n = Path(folder), every, n
+    def on_train_epoch_end(self, trainer, pl_module):
+        if self.every == 0 or (trainer.current_epoch + 1) % self.every: return
+        with torch.random.fork_rng(devices=[]):  # the draws leave the run's random state as it was
+            points = pl_module.sample(self.n).numpy()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(self.folder / f"epoch_{trainer.current_epoch:04d}.npz", points=points)
+
+def read_snapshots(folder: Path) -> dict[int, np.ndarray]:
+    "The snapshots a run kept: epoch -> points."
+    return {int(p.stem.removeprefix("epoch_")): np.load(p)["points"] for p in sorted(Path(folder).glob("epoch_*.npz"))}
+
 def make_profiler(run_dir: Path) -> PyTorchProfiler:
     "Lightning's PyTorch profiler: a Chrome trace of five training steps after two warm-up steps, in `run_dir/profile`."
     return PyTorchProfiler(dirpath=run_dir / "profile", filename="trace", export_to_chrome=True,
@@ -227,7 +241,7 @@ class RunInterrupted(KeyboardInterrupt):
         self.run_id, self.run_dir, self.epochs = run_id, run_dir, epochs
 
 RESUMABLE_CHANGES = ("max_epochs", "progress_bar", "log_every_n_steps", "profile", "final_samples", "accelerator",
-                     "validation_every", "convergence_patience", "convergence_min_delta")
+                     "validation_every", "convergence_patience", "convergence_min_delta", "sample_every_n_epochs")
 
 def _check_resumable(checkpoint: Path, config: Config) -> None:
     "A `GaussGanError` naming every setting that differs from the checkpoint's and may not change on resuming."
@@ -254,9 +268,11 @@ def train(config: Config,
     run_dir = checkpoint.parent.parent.resolve() if checkpoint else Path(config.output_dir).resolve() / logger.run_id
     tracker, stopper, best, last = convergence_callbacks(config, run_dir / "checkpoints")
     history = MetricHistory()
+    snapshots = SampleSnapshots(run_dir / "samples", every=config.sample_every_n_epochs, n=config.validation_samples)
     progress = [TQDMProgressBar(refresh_rate=10)] if config.progress_bar else []  # every step: ~0.5 ms a step
     trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, precision=config.precision,
-                        logger=logger, callbacks=[tracker, stopper, best, last, history, *progress, *callbacks],
+                        logger=logger, callbacks=[tracker, stopper, best, last, history, snapshots, *progress,
+                                                  *callbacks],
                         profiler=make_profiler(run_dir) if config.profile else None, default_root_dir=run_dir,
                         num_sanity_val_steps=0, check_val_every_n_epoch=config.validation_every,
                         enable_progress_bar=config.progress_bar, enable_model_summary=False,
@@ -313,7 +329,7 @@ def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussData
                "coverage": coverage, "reference": reference, "stopped_early": stopped_early, "history": history}
     _write_outputs(run_dir, config, samples, summary)
     plots = save_run_plots(run_dir / "plots", samples=samples, reference=datamodule.val_points.numpy(), target=target,
-                           history=history)
+                           history=history, snapshots=read_snapshots(run_dir / "samples"))
     _log_outputs(logger, run_dir, samples, coverage)
     traces = sorted((run_dir / "profile").glob("*.pt.trace.json"))
     uri, experiment = mlflow_destination(config)
