@@ -318,5 +318,7 @@ def load_config(path: str | Path | None = None, # a YAML file of config keys; No
 
 def mlflow_destination(config: Config) -> tuple[str, str]:
     "The tracking URI and experiment a run logs to: the config's, else MLflow's environment variables, else ours."
-    return (config.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db",
-            config.experiment_name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "gaussgan")
+    uri = config.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):  # relative: to this working directory
+        uri = "sqlite:///" + str(Path(uri.removeprefix("sqlite:///")).resolve())
+    return uri, config.experiment_name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "gaussgan"

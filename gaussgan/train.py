@@ -33,10 +33,10 @@ from .nets import Critic, Predictor, make_generator
 from .plots import save_run_plots
 
 # %% auto #0
-__all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'metric_context', 'describe_reference', 'build_model', 'make_logger',
-           'ConvergenceTracker', 'convergence_metric', 'convergence_callbacks', 'MetricHistory', 'SampleSnapshots',
-           'read_snapshots', 'make_profiler', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config',
-           'TrainResult', 'RunInterrupted', 'train', 'finish_run', 'load_model']
+__all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'make_metric_context', 'describe_reference', 'build_model',
+           'make_logger', 'ConvergenceTracker', 'convergence_metric', 'convergence_callbacks', 'MetricHistory',
+           'SampleSnapshots', 'read_snapshots', 'make_profiler', 'AtomicCheckpointIO', 'find_checkpoint',
+           'read_checkpoint', 'run_config', 'TrainResult', 'RunInterrupted', 'train', 'finish_run', 'load_model']
 
 # %% ../nbs/06_train.ipynb #39734bf8
 def _named_target(config: Config):
@@ -52,7 +52,7 @@ def build_target_and_points(config: Config):
     if config.target is not None: return _named_target(config), points
     return recorded, points  # an earlier-system pickle records its own mixture; other files, no density
 
-def metric_context(config: Config, target, points: Tensor) -> MetricContext:
+def make_metric_context(config: Config, target, points: Tensor) -> MetricContext:
     "What the metrics compare with: the target's density and a sample of it, else the held-out training points."
     options = dict(mmd_gamma=config.mmd_gamma, mmd_bandwidths=config.mmd_bandwidths,
                    kl_estimator=config.kl_estimator, wasserstein_method=config.wasserstein_method)
@@ -81,7 +81,7 @@ def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
     critic = Critic(hidden=config.critic_widths, non_linearity=config.non_linearity)
     predictor = Predictor(hidden=config.predictor_widths, non_linearity=config.non_linearity) if config.killer else None
     return GaussGan(generator=generator, critic=critic, predictor=predictor,
-                    metric_context=metric_context(config, target, points), metrics=config.metrics,
+                    metric_context=make_metric_context(config, target, points), metrics=config.metrics,
                     n_critic=config.n_critic, n_predictor=config.n_predictor, grad_penalty=config.grad_penalty,
                     learning_rate=config.learning_rate, killer=config.killer_formulation if config.killer else None,
                     reward_weight=config.reward_weight, validation_samples=config.validation_samples,
