@@ -327,4 +327,5 @@ d = { 'settings': { 'branch': 'main',
                                 'gaussgan.train.read_checkpoint': ('train.html#read_checkpoint', 'gaussgan/train.py'),
                                 'gaussgan.train.read_snapshots': ('train.html#read_snapshots', 'gaussgan/train.py'),
                                 'gaussgan.train.run_config': ('train.html#run_config', 'gaussgan/train.py'),
+                                'gaussgan.train.run_folder': ('train.html#run_folder', 'gaussgan/train.py'),
                                 'gaussgan.train.train': ('train.html#train', 'gaussgan/train.py')}}}

@@ -263,6 +263,7 @@ class GaussGan(_TrainingStep):
 
     def on_save_checkpoint(self, checkpoint):
         if self.config is not None: checkpoint["gaussgan_config"] = self.config
+        if run_id := getattr(self.logger, "run_id", None): checkpoint["gaussgan_run_id"] = run_id  # to resume it
         # Lightning does not keep the random state; a resumed run needs it to draw what the whole run would.
         checkpoint["gaussgan_rng"] = {"cpu": torch.get_rng_state(),
                                       **({"cuda": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {})}

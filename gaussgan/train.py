@@ -10,6 +10,8 @@ import json
 import os
 import tempfile
 import warnings
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +36,10 @@ from .plots import save_run_plots
 
 # %% auto #0
 __all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'make_metric_context', 'describe_reference', 'build_model',
-           'make_logger', 'ConvergenceTracker', 'convergence_metric', 'convergence_callbacks', 'MetricHistory',
-           'SampleSnapshots', 'read_snapshots', 'make_profiler', 'AtomicCheckpointIO', 'find_checkpoint',
-           'read_checkpoint', 'run_config', 'TrainResult', 'RunInterrupted', 'train', 'finish_run', 'load_model']
+           'run_folder', 'make_logger', 'ConvergenceTracker', 'convergence_metric', 'convergence_callbacks',
+           'MetricHistory', 'SampleSnapshots', 'read_snapshots', 'make_profiler', 'AtomicCheckpointIO',
+           'find_checkpoint', 'read_checkpoint', 'run_config', 'TrainResult', 'RunInterrupted', 'train', 'finish_run',
+           'load_model']
 
 # %% ../nbs/06_train.ipynb #39734bf8
 def _named_target(config: Config):
@@ -90,12 +93,19 @@ def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
 # %% ../nbs/06_train.ipynb #e26a9781
 def _is_local_store(uri: str) -> bool: return uri.startswith(("sqlite:", "file:")) or "://" not in uri
 
+def run_folder(logger: MLFlowLogger, config: Config) -> Path:
+    "A run's folder: its MLflow artifact folder when that is on this disk (so each file is stored once)."
+    uri = logger.experiment.get_run(logger.run_id).info.artifact_uri
+    if uri.startswith("file:"): return Path(url2pathname(urlparse(uri).path))
+    return Path(config.output_dir).resolve() / logger.run_id  # uploaded to the tracking server at the end
+
 def make_logger(config: Config,
                 run_id: str | None = None, # an existing run to log into (a resumed one); None starts a new run
                ) -> MLFlowLogger:
     "An MLflow logger for the config's tracking URI and experiment, with its run already created (or reopened)."
     uri, experiment = mlflow_destination(config)
-    artifacts = (Path(config.output_dir).resolve() / "mlartifacts").as_uri() if _is_local_store(uri) else None
+    # A local store keeps a run's artifacts in output_dir/<run id>/artifacts: that folder is the run folder.
+    artifacts = Path(config.output_dir).resolve().as_uri() if _is_local_store(uri) else None
     tags = dict(tag.split("=", 1) for tag in config.tags)
     try:
         logger = MLFlowLogger(experiment_name=experiment, tracking_uri=uri, artifact_location=artifacts,
@@ -191,7 +201,8 @@ def find_checkpoint(run: str | Path,          # a run id, a run folder or a chec
     path = Path(run)
     if path.is_file(): return path
     folder = path if path.is_dir() else Path(output_dir) / str(run)
-    if (folder / "checkpoints" / name).is_file(): return folder / "checkpoints" / name
+    for candidate in (folder / "checkpoints" / name, folder / "artifacts" / "checkpoints" / name):
+        if candidate.is_file(): return candidate
     raise GaussGanError(f"no run {str(run)!r}: give a run id (a folder under {str(output_dir)!r}), a run folder "
                         f"or a .ckpt file")
 
@@ -263,9 +274,8 @@ def train(config: Config,
     target, points = build_target_and_points(config)
     datamodule = GaussDataModule(points, batch_size=config.batch_size, seed=config.seed)
     model = build_model(config, target=target, points=points)
-    # A run folder is named after its MLflow run, so a resumed run finds its MLflow run from its folder.
-    logger = make_logger(config, run_id=checkpoint.parent.parent.name if checkpoint else None)
-    run_dir = checkpoint.parent.parent.resolve() if checkpoint else Path(config.output_dir).resolve() / logger.run_id
+    logger = make_logger(config, run_id=read_checkpoint(checkpoint).get("gaussgan_run_id") if checkpoint else None)
+    run_dir = run_folder(logger, config)
     tracker, stopper, best, last = convergence_callbacks(config, run_dir / "checkpoints")
     history = MetricHistory()
     snapshots = SampleSnapshots(run_dir / "samples", every=config.sample_every_n_epochs, n=config.validation_samples)
@@ -304,14 +314,14 @@ def _write_outputs(run_dir: Path, config: Config, samples: np.ndarray, summary: 
     (run_dir / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
 
-def _log_outputs(logger: MLFlowLogger, run_dir: Path, samples: np.ndarray, coverage: dict | None) -> None:
+def _log_outputs(logger: MLFlowLogger, config: Config, run_dir: Path, samples: np.ndarray,
+                 coverage: dict | None) -> None:
     if coverage is not None:
         shares = {f"final/mode_{i}_share": s for i, s in enumerate(coverage["shares"])}
         logger.log_metrics({"final/within_3": coverage["within"], **shares,
                             "final/positive_fraction": float((samples[:, 0] > 0).mean())})
-    for name in ("samples.npz", "config.yaml", "summary.json"):
-        logger.experiment.log_artifact(logger.run_id, str(run_dir / name))
-    logger.experiment.log_artifacts(logger.run_id, str(run_dir / "plots"), artifact_path="plots")
+    if run_dir == Path(config.output_dir).resolve() / logger.run_id:  # not the artifact folder: upload all of it
+        logger.experiment.log_artifacts(logger.run_id, str(run_dir))
     logger.experiment.set_tag(logger.run_id, "run_dir", str(run_dir))
     logger.finalize("FINISHED")
 
@@ -330,7 +340,7 @@ def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussData
     _write_outputs(run_dir, config, samples, summary)
     plots = save_run_plots(run_dir / "plots", samples=samples, reference=datamodule.val_points.numpy(), target=target,
                            history=history, snapshots=read_snapshots(run_dir / "samples"))
-    _log_outputs(logger, run_dir, samples, coverage)
+    _log_outputs(logger, config, run_dir, samples, coverage)
     traces = sorted((run_dir / "profile").glob("*.pt.trace.json"))
     uri, experiment = mlflow_destination(config)
     return TrainResult(run_id=logger.run_id, tracking_uri=uri, experiment_name=experiment,

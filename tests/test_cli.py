@@ -15,12 +15,17 @@ def gaussgan(*args, cwd):
 def test_train_writes_a_complete_run(scratch):
     done = gaussgan("train", "--max-epochs", "2", *SMALL, cwd=scratch)
     assert done.returncode == 0, done.stderr
-    run_dirs = [p for p in (scratch / "runs").iterdir() if p.name != "mlartifacts"]
-    assert len(run_dirs) == 1
-    run = run_dirs[0]
-    for rel in ("checkpoints/last.ckpt", "samples.npz", "config.yaml", "summary.json", "plots/samples.png", "plots/history.png"):
+    (run_id,) = [p.name for p in (scratch / "runs").iterdir()]
+    run = scratch / "runs" / run_id / "artifacts"  # the run folder is the run's MLflow artifact folder
+    for rel in ("checkpoints/last.ckpt", "checkpoints/best.ckpt", "samples.npz", "config.yaml", "summary.json",
+                "plots/samples.png", "plots/history.png"):
         assert (run / rel).is_file(), rel
-        assert str(Path("runs") / run.name / rel) in done.stdout or rel in ("config.yaml", "summary.json")
+        assert str(run / rel) in done.stdout or rel in ("config.yaml", "summary.json")
+    import mlflow
+    client = mlflow.MlflowClient(f"sqlite:///{scratch}/mlflow.db")
+    listed = {a.path for a in client.list_artifacts(run_id)}
+    assert {"checkpoints", "plots", "samples.npz"} <= listed  # MLflow sees the files where they were written
+    assert not list(scratch.rglob("mlartifacts")) and len(list(scratch.rglob("last.ckpt"))) == 1  # each stored once
     assert (scratch / "mlflow.db").is_file()
     assert "KLDivergence" in done.stdout and "within distance 3 of a mode" in done.stdout
     assert np.load(run / "samples.npz")["points"].shape == (2000, 2)
@@ -46,7 +51,7 @@ def test_train_profile_writes_a_chrome_trace(scratch):
     import json
     done = gaussgan("train", "--max-epochs", "1", "--profile", *SMALL, cwd=scratch)
     assert done.returncode == 0, done.stderr
-    (trace,) = (scratch / "runs").glob("*/profile/*.pt.trace.json")
+    (trace,) = (scratch / "runs").glob("*/artifacts/profile/*.pt.trace.json")
     assert str(trace.relative_to(scratch)) in done.stdout  # the summary says where
     events = {e.get("name") for e in json.loads(trace.read_text())["traceEvents"]}
     assert {"gaussgan.critic_updates", "gaussgan.generator_update"} <= events
@@ -176,7 +181,7 @@ def test_the_earlier_systems_config_trains_on_a_cpu(scratch):
     notes = [l for l in done.stderr.splitlines() if l.startswith("gaussgan: note: ")]
     assert len(notes) == 1 and "stage" in notes[0] and "stability_runs" in notes[0], done.stderr
     assert "MMD" in done.stdout and "KLDivergence" in done.stdout
-    (run,) = [p for p in (scratch / "checkpoints").iterdir() if p.name != "mlartifacts"]  # its checkpoint_path
+    (run,) = [p / "artifacts" for p in (scratch / "checkpoints").iterdir()]  # under its checkpoint_path
     assert (run / "checkpoints" / "last.ckpt").is_file()
     import yaml
     saved = yaml.safe_load((run / "config.yaml").read_text())
@@ -222,7 +227,10 @@ def test_train_logs_to_a_tracking_server(scratch):
         client = mlflow.MlflowClient(uri)
         (run,) = client.search_runs([client.get_experiment_by_name("served").experiment_id])
         assert "val/KLDivergence" in run.data.metrics
-        assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"samples.npz", "config.yaml", "summary.json", "plots"}
+        uploaded = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert uploaded >= {"samples.npz", "config.yaml", "summary.json", "plots", "checkpoints"}
+        assert {a.path for a in client.list_artifacts(run.info.run_id, "checkpoints")} == {"checkpoints/best.ckpt",
+                                                                                          "checkpoints/last.ckpt"}
         assert not (scratch / "mlflow.db").exists()  # nothing went to the embedded default
     finally:
         server.terminate()

@@ -24,7 +24,7 @@ def _wait_for(condition, limit_s=240):
 def test_ctrl_c_keeps_the_run_and_resume_finishes_it(scratch):
     training = subprocess.Popen(["gaussgan", "train", "--max-epochs", "500", *SMALL], cwd=scratch,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    last = lambda: list((scratch / "runs").glob("*/checkpoints/last.ckpt"))
+    last = lambda: list((scratch / "runs").glob("*/artifacts/checkpoints/last.ckpt"))
     try:
         _wait_for(lambda: last() or training.poll() is not None)
         training.send_signal(signal.SIGINT)
@@ -33,7 +33,7 @@ def test_ctrl_c_keeps_the_run_and_resume_finishes_it(scratch):
         training.kill()
     assert training.returncode == 130, err
     (checkpoint,) = last()
-    run_id = checkpoint.parent.parent.name
+    run_id = torch.load(checkpoint, weights_only=True)["gaussgan_run_id"]
     assert f"continue with: gaussgan train --resume {run_id}" in err
     done_epochs = torch.load(checkpoint, weights_only=True)["epoch"] + 1
     resumed = gaussgan("train", "--resume", run_id, "--max-epochs", str(done_epochs + 2), cwd=scratch)
