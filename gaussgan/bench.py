@@ -153,7 +153,7 @@ def bare_setup(config: Config):
     model = build_model(dataclasses.replace(config, killer=False, compile=False), target=target, points=points)
     model = model.to(device)
     networks = dict(generator=model.generator, critic=model.critic, predictor=None)
-    train_points = GaussDataModule(points, batch_size=config.batch_size, seed=config.seed).train_points
+    train_points = model.data_scaling.to_internal(GaussDataModule(points, seed=config.seed).train_points)
     batches = ShuffledBatches(train_points.to(device), batch_size=config.batch_size, seed=config.seed)
     return networks, make_optimizers(**networks, learning_rate=config.learning_rate), model.averaged_generator, batches
 
@@ -269,8 +269,9 @@ def step_times(config: Config,
                             accelerator=config.accelerator, precision=config.precision, logger=False,
                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                             callbacks=[clock])
-        data = GaussDataModule(points, batch_size=config.batch_size, seed=config.seed)
-        trainer.fit(build_model(config, target=target, points=points), data)
+        model = build_model(config, target=target, points=points)
+        data = GaussDataModule(model.data_scaling.to_internal(points), batch_size=config.batch_size, seed=config.seed)
+        trainer.fit(model, data)
     return clock.steps[warmup:]
 
 # %% ../nbs/08_benchmarks.ipynb #39e49dc3

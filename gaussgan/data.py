@@ -19,7 +19,8 @@ from .errors import GaussGanError
 
 # %% auto #0
 __all__ = ['TARGET_TYPES', 'POINT_FILE_TYPES', 'DataError', 'GaussianMixture', 'UniformBox', 'two_gaussians', 'uniform',
-           'make_target', 'validate_points', 'load_points', 'split_points', 'ShuffledBatches', 'GaussDataModule']
+           'make_target', 'validate_points', 'load_points', 'split_points', 'DataScaling', 'ShuffledBatches',
+           'GaussDataModule']
 
 # %% ../nbs/00_data.ipynb #cdcb2cdf
 class DataError(GaussGanError):
@@ -232,6 +233,31 @@ def split_points(points: Tensor, fractions: Sequence[float] = (0.8, 0.1, 0.1),
     n_train, n_val = int(round(fractions[0] * n)), int(round(fractions[1] * n))
     order = torch.randperm(n, generator=_seeded(seed))
     return points[order[:n_train]], points[order[n_train:n_train + n_val]], points[order[n_train + n_val:]]
+
+# %% ../nbs/00_data.ipynb #b8e9d8a0
+class DataScaling(torch.nn.Module):
+    "The map between data units and the standardised coordinates the networks see: z = (x − shift) / scale."
+    def __init__(self, shift: Tensor | None = None, scale: float = 1.0):
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(2) if shift is None else torch.as_tensor(shift, dtype=torch.float32))
+        self.register_buffer("scale", torch.tensor(float(scale)))
+
+    @classmethod
+    def fit(cls, points: Tensor,  # the training split
+            spread: float = math.sqrt(27.0), # the spread the networks see: the default target's, about its mean
+           ) -> "DataScaling":
+        "Standardise `points`: centred, with root-mean-square distance `spread` from their mean."
+        shift = points.double().mean(0)
+        rms = (points.double() - shift).square().sum(1).mean().sqrt()
+        return cls(shift.float(), float(rms / spread))
+
+    def to_internal(self, x: Tensor) -> Tensor: return (x - self.shift.to(x)) / self.scale.to(x)
+    def to_data(self, z: Tensor) -> Tensor: return z * self.scale.to(z) + self.shift.to(z)
+
+    @property
+    def internal_x_zero(self) -> float:
+        "Where x = 0 of the data lies on the networks' first axis (the killer's dividing line)."
+        return float(-self.shift[0] / self.scale)
 
 # %% ../nbs/00_data.ipynb #737444ab
 class ShuffledBatches:

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 from torch.profiler import record_function
 
+from .data import DataScaling
 from .metrics import MetricContext, evaluate
 
 # %% auto #0
@@ -30,7 +31,9 @@ def plain_training_step(real: Tensor,                 # (batch, 2) real points
                         optimizers: dict,             # name -> optimiser, as `make_optimizers` gives
                         n_critic: int, n_predictor: int, grad_penalty: float,
                         killer: str | None,           # None, "weighted_critic" or "reward"
-                        reward_weight: float) -> None:
+                        reward_weight: float,
+                        x_zero: float = 0.0,          # where the data's x = 0 lies in the networks' coordinates
+                       ) -> None:
     "One WGAN-GP step with the killer variants, as plainly as it can be written: what `GaussGan` does."
     weights = predictor.probability_positive(real).detach() if killer == "weighted_critic" else None
     for _ in range(n_critic):
@@ -39,7 +42,7 @@ def plain_training_step(real: Tensor,                 # (batch, 2) real points
                 + grad_penalty * gradient_penalty(critic, real, fake))
         optimizers["critic"].zero_grad(); loss.backward(); optimizers["critic"].step()
     for _ in range(n_predictor if killer else 0):
-        loss = predictor_loss(predictor(real), real)
+        loss = predictor_loss(predictor(real), real, x_zero)
         optimizers["predictor"].zero_grad(); loss.backward(); optimizers["predictor"].step()
     fake = generator(len(real))
     reward = predictor.probability_positive(fake) if killer == "reward" else None
@@ -77,13 +80,13 @@ def generator_loss(fake_scores: Tensor, reward: Tensor | None = None, reward_wei
     loss = -fake_scores.mean()
     return loss if reward is None else loss - reward_weight * reward.mean()
 
-def is_right_half(points: Tensor) -> Tensor:
-    "1.0 where x > 0, else 0.0: the predictor's label."
-    return (points[:, 0] > 0).to(points.dtype)
+def is_right_half(points: Tensor, x_zero: float = 0.0) -> Tensor:
+    "1.0 where x > `x_zero` (where the data's x = 0 lies in these coordinates), else 0.0: the predictor's label."
+    return (points[:, 0] > x_zero).to(points.dtype)
 
-def predictor_loss(logits: Tensor, points: Tensor) -> Tensor:
-    "Binary cross-entropy of the predictor's logits against whether each point has x > 0."
-    return F.binary_cross_entropy_with_logits(logits, is_right_half(points))
+def predictor_loss(logits: Tensor, points: Tensor, x_zero: float = 0.0) -> Tensor:
+    "Binary cross-entropy of the predictor's logits against whether each point has x > 0 (in the data's units)."
+    return F.binary_cross_entropy_with_logits(logits, is_right_half(points, x_zero))
 
 # %% ../nbs/04_model.ipynb #b7ba7aad
 KILLER_FORMULATIONS = ("weighted_critic", "reward")
@@ -133,6 +136,7 @@ class _Networks(L.LightningModule):
                  killer: str | None = None,        # None, or one of `KILLER_FORMULATIONS`
                  generator_ema: float = 0.995,     # decay of the weight average used to sample; 0: the raw generator
                  compile: bool = False,            # torch.compile the generator, the critic and its input gradient
+                 data_scaling: DataScaling | None = None, # data units <-> the networks' coordinates; None: the same
                 ):
         super().__init__()
         if killer is not None and (killer not in KILLER_FORMULATIONS or predictor is None):
@@ -140,6 +144,7 @@ class _Networks(L.LightningModule):
         self.automatic_optimization = False
         self.generator, self.critic, self.predictor = generator, critic, predictor
         self.learning_rate, self.killer = learning_rate, killer
+        self.data_scaling = data_scaling or DataScaling()  # in the state dict, so checkpoints keep it
         self.averaged_generator = weight_average(generator, generator_ema) if generator_ema > 0 else None
         # The critic's own ∇ₓD (a first-order graph) when it has one, else autograd's double backward.
         self.input_gradient = getattr(critic, "input_gradient", None)
@@ -165,13 +170,13 @@ class _Networks(L.LightningModule):
         return dict(zip(self._optimizer_names, self.optimizers()))[name]
 
     def sample(self, n: int) -> Tensor:
-        "`n` points from the (averaged) generator in eval mode (BatchNorm running statistics), on the CPU."
+        "`n` points, in the data's units, from the (averaged) generator in eval mode, on the CPU."
         generator = self.sampling_generator
         if self.averaged_generator is not None: update_bn(BATCH_NORM_BATCHES, generator)
         was_training = generator.training
         generator.eval()
         try:
-            with torch.no_grad(): return generator(n).cpu()
+            with torch.no_grad(): return self.data_scaling.to_data(generator(n)).cpu()
         finally: generator.train(was_training)
 
 # %% ../nbs/04_model.ipynb #31a6318a
@@ -207,7 +212,9 @@ class _TrainingStep(_Networks):
 
     def predictor_updates(self, real: Tensor) -> dict[str, Tensor]:
         "`n_predictor` updates of the predictor of x > 0."
-        for _ in range(self.n_predictor): self.update("predictor", loss := predictor_loss(self.predictor(real), real))
+        x_zero = self.data_scaling.internal_x_zero
+        for _ in range(self.n_predictor):
+            self.update("predictor", loss := predictor_loss(self.predictor(real), real, x_zero))
         return {"predictor_loss": loss}
 
     def generator_update(self, batch_size: int) -> dict[str, Tensor]:
@@ -256,7 +263,7 @@ class GaussGan(_TrainingStep):
 
     def validation_step(self, batch, batch_idx):
         if self.metric_context is None or not self.metrics: return
-        points = self.sampling_generator(self.validation_samples)
+        points = self.data_scaling.to_data(self.sampling_generator(self.validation_samples))
         values = evaluate(self.metrics, points=points, ctx=self.metric_context)
         self.log_dict({f"val/{k}": float(v) for k, v in values.items()}, on_step=False, on_epoch=True,
                       batch_size=self.validation_samples)

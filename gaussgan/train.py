@@ -27,7 +27,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.profilers import PyTorchProfiler
 
 from .config import Config, mlflow_destination
-from .data import GaussDataModule, GaussianMixture, load_points, make_target, split_points
+from .data import DataScaling, GaussDataModule, GaussianMixture, load_points, make_target, split_points
 from .errors import GaussGanError
 from .metrics import METRICS, MetricContext, available_metrics, mode_coverage, update_best
 from .model import GaussGan
@@ -75,7 +75,7 @@ def describe_reference(config: Config, context: MetricContext) -> str:
     return f"{where}: its exact density and {len(context.reference)} points drawn from it"
 
 def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
-    "The GaussGan module described by `config`, scoring validation against `target` (or held-out `points`)."
+    "The GaussGan module `config` describes, standardised to the training `points`, scored against `target`."
     generator = make_generator(config.generator_type, z_dim=config.z_dim, hidden=config.generator_widths,
                                non_linearity=config.non_linearity, std_scale=config.std_scale,
                                min_std=config.min_std, bound=config.direct_bound, qubits=config.quantum_qubits,
@@ -88,7 +88,8 @@ def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
                     n_critic=config.n_critic, n_predictor=config.n_predictor, grad_penalty=config.grad_penalty,
                     learning_rate=config.learning_rate, killer=config.killer_formulation if config.killer else None,
                     reward_weight=config.reward_weight, validation_samples=config.validation_samples,
-                    generator_ema=config.generator_ema, compile=config.compile, config=dataclasses.asdict(config))
+                    generator_ema=config.generator_ema, compile=config.compile, config=dataclasses.asdict(config),
+                    data_scaling=DataScaling.fit(split_points(points, seed=config.seed)[0]))
 
 # %% ../nbs/06_train.ipynb #e26a9781
 def _is_local_store(uri: str) -> bool: return uri.startswith(("sqlite:", "file:")) or "://" not in uri
@@ -272,8 +273,8 @@ def train(config: Config,
     if checkpoint is not None: _check_resumable(checkpoint, config)
     L.seed_everything(config.seed, verbose=False)
     target, points = build_target_and_points(config)
-    datamodule = GaussDataModule(points, batch_size=config.batch_size, seed=config.seed)
     model = build_model(config, target=target, points=points)
+    datamodule = GaussDataModule(model.data_scaling.to_internal(points), batch_size=config.batch_size, seed=config.seed)
     logger = make_logger(config, run_id=read_checkpoint(checkpoint).get("gaussgan_run_id") if checkpoint else None)
     run_dir = run_folder(logger, config)
     tracker, stopper, best, last = convergence_callbacks(config, run_dir / "checkpoints")
@@ -338,7 +339,8 @@ def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussData
     summary = {"metrics": metrics, "best": {k: {"value": v, "epoch": e} for k, (v, e) in best.items()},
                "coverage": coverage, "reference": reference, "stopped_early": stopped_early, "history": history}
     _write_outputs(run_dir, config, samples, summary)
-    plots = save_run_plots(run_dir / "plots", samples=samples, reference=datamodule.val_points.numpy(), target=target,
+    held_out = model.data_scaling.to_data(datamodule.val_points).numpy()
+    plots = save_run_plots(run_dir / "plots", samples=samples, reference=held_out, target=target,
                            history=history, snapshots=read_snapshots(run_dir / "samples"))
     _log_outputs(logger, config, run_dir, samples, coverage)
     traces = sorted((run_dir / "profile").glob("*.pt.trace.json"))
