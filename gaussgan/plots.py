@@ -52,7 +52,8 @@ def plot_history(history: list[dict], fig: Figure | None = None, columns: int = 
     "One panel per logged value of a run's per-epoch `history`; returns the figure."
     keys = sorted({k for row in history for k in row if k != "epoch"})
     rows = max(1, math.ceil(len(keys) / columns))
-    fig = fig or Figure(figsize=(4 * columns, 2.6 * rows), layout="constrained")
+    fig = fig or plt.figure(layout="constrained")  # a pyplot figure, so a notebook shows it
+    fig.set_size_inches(4 * columns, 2.6 * rows)
     for i, key in enumerate(keys):
         ax = fig.add_subplot(rows, columns, i + 1)
         epochs = [row["epoch"] for row in history if key in row]
@@ -85,7 +86,7 @@ def save_run_plots(folder, samples, reference, target, history: list[dict],
     plot_samples(samples, target, ax=generated_ax, title="generated")
     paths = [folder / "samples.png", folder / "history.png"]
     fig.savefig(paths[0], dpi=110)
-    plot_history(history).savefig(paths[1], dpi=110)
+    plot_history(history, fig=Figure(layout="constrained")).savefig(paths[1], dpi=110)  # no pyplot state
     if snapshots:
         paths.append(folder / "evolution.png")
         evolution = plot_evolution(snapshots, target, fig=Figure(figsize=(3 * min(len(snapshots), 6), 3.2),
