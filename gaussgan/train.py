@@ -255,9 +255,9 @@ class RunInterrupted(KeyboardInterrupt):
 RESUMABLE_CHANGES = ("max_epochs", "progress_bar", "log_every_n_steps", "profile", "final_samples", "accelerator",
                      "validation_every", "convergence_patience", "convergence_min_delta", "sample_every_n_epochs")
 
-def _check_resumable(checkpoint: Path, config: Config) -> None:
+def _check_resumable(checkpoint: Path, state: dict, config: Config) -> None:
     "A `GaussGanError` naming every setting that differs from the checkpoint's and may not change on resuming."
-    saved = dataclasses.asdict(Config(**read_checkpoint(checkpoint)["gaussgan_config"]))
+    saved = dataclasses.asdict(Config(**state["gaussgan_config"]))
     differ = [f"{k} ({saved[k]!r} there, {v!r} here)" for k, v in dataclasses.asdict(config).items()
               if k not in RESUMABLE_CHANGES and saved[k] != v]
     if differ:
@@ -270,12 +270,13 @@ def train(config: Config,
          ) -> TrainResult:
     "Train the model `config` describes, logging to MLflow and writing the run folder; or continue a run."
     checkpoint = None if resume is None else find_checkpoint(resume, config.output_dir)
-    if checkpoint is not None: _check_resumable(checkpoint, config)
+    state = None if checkpoint is None else read_checkpoint(checkpoint)
+    if checkpoint is not None: _check_resumable(checkpoint, state, config)
     L.seed_everything(config.seed, verbose=False)
     target, points = build_target_and_points(config)
     model = build_model(config, target=target, points=points)
     datamodule = GaussDataModule(model.data_scaling.to_internal(points), batch_size=config.batch_size, seed=config.seed)
-    logger = make_logger(config, run_id=read_checkpoint(checkpoint).get("gaussgan_run_id") if checkpoint else None)
+    logger = make_logger(config, run_id=state.get("gaussgan_run_id") if state else None)
     run_dir = run_folder(logger, config)
     tracker, stopper, best, last = convergence_callbacks(config, run_dir / "checkpoints")
     history = MetricHistory()
