@@ -108,6 +108,7 @@ def make_logger(config: Config,
     # A local store keeps a run's artifacts in output_dir/<run id>/artifacts: that folder is the run folder.
     artifacts = Path(config.output_dir).resolve().as_uri() if _is_local_store(uri) else None
     tags = dict(tag.split("=", 1) for tag in config.tags)
+    environment = os.environ.get("MLFLOW_TRACKING_URI")  # MLFlowLogger sets it through mlflow.set_tracking_uri
     try:
         logger = MLFlowLogger(experiment_name=experiment, tracking_uri=uri, artifact_location=artifacts,
                               log_model=False, run_id=run_id, run_name=config.run_name, tags=tags or None)
@@ -117,6 +118,9 @@ def make_logger(config: Config,
         reason = str(e).splitlines()[0] if str(e) else ""
         raise GaussGanError(f"cannot use MLflow tracking URI {uri!r}: {type(e).__name__}: "
                             f"{reason}") from None
+    finally:  # put it back, so this run's store does not become the next run's (or a child process's) default
+        if environment is None: os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else: os.environ["MLFLOW_TRACKING_URI"] = environment
     return logger
 
 # %% ../nbs/06_train.ipynb #983c9e20
