@@ -14,12 +14,9 @@ import time
 import typing
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .config import KEY_ALIASES, Config, ConfigNote, load_config
 from .errors import GaussGanError
-
-if TYPE_CHECKING: from gaussgan.train import TrainResult
 
 # %% auto #0
 __all__ = ['RUN_HELP', 'COMMANDS', 'make_parser', 'format_summary', 'main']
@@ -110,14 +107,16 @@ def make_parser() -> argparse.ArgumentParser:
 def _mlflow_ui_hint(uri: str) -> str:
     return f"mlflow ui --backend-store-uri {uri}" if uri.startswith(("sqlite:", "file:")) else f"open {uri}"
 
-def _stop_line(result: TrainResult) -> str:
+def _stop_line(result) -> str:
     stop = result.stopped_early
     if stop is None: return f"Run {result.run_id} finished ({len(result.history)} epochs)"
     return (f"Run {result.run_id} stopped early after epoch {stop['stopped_after_epoch']}: {stop['metric']} had not "
             f"improved for {stop['patience']} validations (best {stop['best_value']:.4f} at epoch "
             f"{stop['best_epoch']})")
 
-def format_summary(result: TrainResult, seconds: float | None = None) -> str:
+def format_summary(result,                      # what `gaussgan.train.train` returned (a `TrainResult`)
+                   seconds: float | None = None, # how long the run took, when known
+                  ) -> str:
     "A human-readable account of a finished run."
     took = f" in {seconds:.1f} s" if seconds is not None else ""
     plots = ", ".join(str(p) for p in result.plots)
