@@ -174,13 +174,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     from gaussgan.data import load_points
     from gaussgan.data import GaussianMixture
     from gaussgan.metrics import MetricContext, evaluate, mode_coverage
-    from gaussgan.train import build_target_and_points, describe_reference, make_metric_context
+    from gaussgan.train import build_target_and_points, describe_reference, make_metric_context, metric_options
     points, config, context = _points_and_config(args)
     if args.data_file:
         reference = load_points(args.data_file)[0]
         config = dataclasses.replace(config, data_file=args.data_file, target=None)
-        context = MetricContext(target=None, reference=reference, mmd_gamma=config.mmd_gamma,
-                                mmd_bandwidths=config.mmd_bandwidths)
+        context = MetricContext(target=None, reference=reference, **metric_options(config))
     elif args.target or context is None:
         config = dataclasses.replace(config, target=args.target or config.target, data_file=None)
         context = make_metric_context(config, *build_target_and_points(config))

@@ -36,10 +36,10 @@ from .plots import save_run_plots
 
 # %% auto #0
 __all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'make_metric_context', 'describe_reference', 'build_model',
-           'run_folder', 'make_logger', 'ConvergenceTracker', 'convergence_metric', 'convergence_callbacks',
-           'MetricHistory', 'SampleSnapshots', 'read_snapshots', 'make_profiler', 'AtomicCheckpointIO',
-           'find_checkpoint', 'read_checkpoint', 'run_config', 'TrainResult', 'RunInterrupted', 'train', 'finish_run',
-           'load_model']
+           'metric_options', 'run_folder', 'make_logger', 'ConvergenceTracker', 'convergence_metric',
+           'convergence_callbacks', 'MetricHistory', 'SampleSnapshots', 'read_snapshots', 'make_profiler',
+           'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config', 'TrainResult', 'RunInterrupted',
+           'train', 'finish_run', 'load_model']
 
 # %% ../nbs/06_train.ipynb #39734bf8
 def _named_target(config: Config):
@@ -57,8 +57,7 @@ def build_target_and_points(config: Config):
 
 def make_metric_context(config: Config, target, points: Tensor) -> MetricContext:
     "What the metrics compare with: the target's density and a sample of it, else the held-out training points."
-    options = dict(mmd_gamma=config.mmd_gamma, mmd_bandwidths=config.mmd_bandwidths,
-                   kl_estimator=config.kl_estimator, wasserstein_method=config.wasserstein_method)
+    options = metric_options(config)
     if target is not None:
         return MetricContext.for_target(target, n_reference=config.reference_samples, seed=config.seed + 1, **options)
     return MetricContext(target=None, reference=split_points(points, seed=config.seed)[1], **options)
@@ -90,6 +89,11 @@ def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
                     reward_weight=config.reward_weight, validation_samples=config.validation_samples,
                     generator_ema=config.generator_ema, compile=config.compile, config=dataclasses.asdict(config),
                     data_scaling=DataScaling.fit(split_points(points, seed=config.seed)[0]))
+
+def metric_options(config: Config) -> dict:
+    "The metric settings of `config`, as `MetricContext` takes them."
+    return dict(mmd_gamma=config.mmd_gamma, mmd_bandwidths=config.mmd_bandwidths,
+                kl_estimator=config.kl_estimator, wasserstein_method=config.wasserstein_method)
 
 # %% ../nbs/06_train.ipynb #e26a9781
 def _is_local_store(uri: str) -> bool: return uri.startswith(("sqlite:", "file:")) or "://" not in uri
