@@ -196,6 +196,7 @@ def _config_overrides(args: argparse.Namespace) -> dict:
 
 def _bench(config: Config, args: argparse.Namespace) -> int:
     from gaussgan.bench import bench_report  # imports MLflow, whose log level is set just before
+    _quiet_lightning()
     for section in bench_report(config, steps=args.steps, warmup=args.warmup,
                                 run_epochs=args.run_epochs if args.run_epochs > 0 else None,
                                 options=not args.skip_options):
@@ -215,9 +216,14 @@ def _read_config(args: argparse.Namespace) -> Config:
         if issubclass(note.category, ConfigNote): print(f"gaussgan: note: {note.message}", file=sys.stderr)
     return config
 
+def _quiet_lightning() -> None:
+    "Lightning's device and tip lines off stderr (its import sets its loggers to INFO, so this follows the import)."
+    for noisy in ("lightning.pytorch", "lightning.fabric"): logging.getLogger(noisy).setLevel(logging.WARNING)
+
 def _train(args: argparse.Namespace) -> int:
     config = _read_config(args)
     from gaussgan.train import RunInterrupted, train
+    _quiet_lightning()
     start = time.perf_counter()
     try: result = train(config, resume=args.resume)
     except RunInterrupted as stop:
@@ -234,7 +240,6 @@ def main(argv: list[str] | None = None) -> int:
     "Run `gaussgan` with `argv` (default: the process's arguments); returns the exit status."
     args = make_parser().parse_args(argv)
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when MLflow is first imported, in a command
-    for noisy in ("lightning.pytorch", "lightning.fabric"): logging.getLogger(noisy).setLevel(logging.WARNING)
     try: return COMMANDS[args.command](args)
     except GaussGanError as e:
         print(f"gaussgan: error: {e}", file=sys.stderr)

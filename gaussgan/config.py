@@ -118,6 +118,8 @@ class Config:
     accelerator: str = setting("auto", "Lightning accelerator: auto, cpu, gpu, cuda, mps", group="Performance")
     precision: str = setting("32-true", "Lightning precision: 32-true, or autocast bf16-mixed / 16-mixed (GPUs)")
     compile: bool = setting(False, "torch.compile the generator and the critic (its scores and input gradient)")
+    threads: str = setting("auto", "torch's CPU threads while training: auto (the faster of 1 and torch's count, "
+                           "measured again as the machine's load changes) or a number (bit-reproducible reruns)")
 
     def __post_init__(self):
         for f in dataclasses.fields(self): setattr(self, f.name, _coerce(f.name, getattr(self, f.name)))
@@ -246,6 +248,8 @@ def _check_choices(c: Config) -> None:
                           f"computed: {', '.join(c.metrics)}")
 
 def _check_combinations(c: Config) -> None:
+    if c.threads != "auto" and not (c.threads.isdigit() and int(c.threads) >= 1):
+        raise ConfigError(f"config: threads must be auto or a positive integer, got {c.threads!r}")
     if bad := [t for t in c.tags if "=" not in t or t.startswith("=")]:
         raise ConfigError(f"config: tags must be KEY=VALUE, got {', '.join(map(repr, bad))}")
     if c.generator_type == "quantum_shadows" and c.quantum_device != "torch":
@@ -298,6 +302,7 @@ def _current_names(values: dict, source: str) -> dict:
     return {KEY_ALIASES.get(k, k): v for k, v in values.items() if k not in EARLIER_KEYS_IGNORED}
 
 def _read_yaml(path: Path) -> dict:
+    if path.is_dir(): raise ConfigError(f"config file {path} is a folder; give a YAML file")
     if not path.is_file(): raise ConfigError(f"config file not found: {path}")
     try: loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:

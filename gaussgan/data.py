@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -148,9 +149,11 @@ def make_target(name: str,                    # one of `TARGET_TYPES`
     if name == "mixture":
         if mixture_means is None or mixture_covs is None:
             raise DataError("target mixture needs mixture_means (K×2) and mixture_covs (K×2×2)")
-        target = GaussianMixture(mixture_means, mixture_covs, mixture_weights)
-        if target.dim != 2: raise DataError(f"mixture_means must be 2-D points, got dimension {target.dim}")
-        return target
+        try: shape = np.shape(mixture_means)
+        except ValueError: shape = "ragged"
+        if len(shape) != 2 or shape[1] != 2:
+            raise DataError(f"mixture_means must be K×2 (K 2-D points), got shape {shape}")
+        return GaussianMixture(mixture_means, mixture_covs, mixture_weights)
     raise DataError(f"unknown target {name!r}; allowed: {', '.join(TARGET_TYPES)}")
 
 # %% ../nbs/00_data.ipynb #dab5ff77
@@ -159,6 +162,7 @@ POINT_FILE_TYPES = (".npy", ".npz", ".csv", ".pkl", ".pickle")
 def validate_points(points,      # array-like of points
                     source: str, # where they came from, for the error message
                     min_points: int = 10,
+                    max_coordinate: float = 1e30, # float32 ends near 3.4e38; generated points need room beyond
                    ) -> Tensor:
     "`points` as a float32 (N, 2) tensor, or a `DataError` naming `source` and what is wrong."
     try: arr = np.asarray(points, dtype=np.float64)
@@ -170,6 +174,11 @@ def validate_points(points,      # array-like of points
         raise DataError(f"{source}: {int(bad.sum())} rows hold NaN or infinite values "
                         f"(first at row {int(bad.argmax())}); all points must be finite")
     if len(arr) < min_points: raise DataError(f"{source}: {len(arr)} points; need at least {min_points}")
+    if (largest := np.abs(arr).max()) > max_coordinate:
+        raise DataError(f"{source}: coordinates reach {largest:.3g} (row {int(np.abs(arr).max(axis=1).argmax())}); "
+                        f"gaussgan computes in float32 and allows up to {max_coordinate:.0e}: rescale the points")
+    if (arr == arr[0]).all():
+        raise DataError(f"{source}: all {len(arr)} points are the same point {tuple(arr[0])}; nothing to learn")
     return torch.from_numpy(arr).float()
 
 # %% ../nbs/00_data.ipynb #a02a99f9
@@ -185,8 +194,12 @@ def _csv_points(path: Path) -> np.ndarray:
     with open(path, encoding="utf-8") as f: first = f.readline()
     try: [float(v) for v in first.split(",")]; header = 0
     except ValueError: header = 1  # a first line that is not numbers is a header
-    try: return np.loadtxt(path, delimiter=",", skiprows=header, ndmin=2)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="loadtxt: input contained no data")  # counted below
+            rows = np.loadtxt(path, delimiter=",", skiprows=header, ndmin=2)
     except ValueError as e: raise DataError(f"{path}: not a CSV of numbers ({str(e).splitlines()[0]})") from None
+    return rows if rows.size else np.zeros((0, 2))
 
 def _pickle_points(path: Path) -> tuple[np.ndarray, GaussianMixture | None]:
     "Points, and the mixture they were drawn from when the pickle records it (the earlier system's format)."
@@ -206,6 +219,7 @@ def load_points(path,                     # a .npy, .npz, .csv, or (with allow_p
                ) -> tuple[Tensor, GaussianMixture | None]:
     "Validated (N, 2) float32 points from `path`, and the target the file records (earlier pickles only), else None."
     path = Path(path)
+    if path.is_dir(): raise DataError(f"data file {path} is a folder; give a {', '.join(POINT_FILE_TYPES)} file")
     if not path.is_file(): raise DataError(f"data file not found: {path}")
     suffix = path.suffix.lower()
     target = None

@@ -16,6 +16,7 @@ from torch.optim.swa_utils import AveragedModel, update_bn
 from torch.profiler import record_function
 
 from .data import DataScaling
+from .errors import TrainingDiverged
 from .metrics import MetricContext, evaluate
 
 # %% auto #0
@@ -189,7 +190,9 @@ class _TrainingStep(_Networks):
         self.n_critic, self.n_predictor = n_critic, n_predictor
         self.grad_penalty, self.reward_weight = grad_penalty, reward_weight
 
-    def on_fit_start(self): self._scales_loss = getattr(self.trainer.precision_plugin, "scaler", None) is not None
+    def on_fit_start(self):
+        self._scales_loss = getattr(self.trainer.precision_plugin, "scaler", None) is not None
+        self._unchecked: list[Tensor] = []  # each step's losses, until they are checked
 
     def update(self, network: str, loss: Tensor) -> None:
         "Zero, backpropagate and step the optimiser of `network`."
@@ -234,16 +237,31 @@ class _TrainingStep(_Networks):
         self.record_losses(losses, batch_idx)
 
     def record_losses(self, losses: dict[str, Tensor], batch_idx: int) -> None:
-        "Sum the losses on the device every step; read them every `log_every_n_steps` steps and at the epoch's end."
+        "Keep the losses on the device, check that they are finite, log them every `log_every_n_steps` steps."
         values = torch.stack([v.detach() for v in losses.values()])
         self._loss_sums = values if batch_idx == 0 else self._loss_sums + values
+        self._unchecked.append(values)
         names = [f"train/{k}" for k in losses]
         step = self.current_epoch * self.trainer.num_training_batches + batch_idx
-        if self.logger is not None and (step + 1) % self.trainer.log_every_n_steps == 0:
+        log_now = (step + 1) % self.trainer.log_every_n_steps == 0
+        epoch_end = batch_idx == self.trainer.num_training_batches - 1
+        # Every step on a CPU; on an accelerator only where the values are read anyway (no extra wait per step).
+        if values.device.type == "cpu" or log_now or epoch_end: self.check_finite(names, step)
+        if self.logger is not None and log_now:
             self.logger.log_metrics(dict(zip([f"{n}_step" for n in names], values.tolist())), step=step)
-        if batch_idx == self.trainer.num_training_batches - 1:  # per-epoch means, for the history and callbacks
-            self.log_dict(dict(zip(names, self._loss_sums / (batch_idx + 1))), on_step=False, on_epoch=True,
-                          batch_size=1)
+        if epoch_end:  # per-epoch means: to the logger now, before the epoch's checkpoint; and for the callbacks
+            means = dict(zip(names, (self._loss_sums / (batch_idx + 1)).tolist()))
+            if self.logger is not None: self.logger.log_metrics({**means, "epoch": self.current_epoch}, step=step)
+            self.log_dict(means, on_step=False, on_epoch=True, batch_size=1, logger=False)
+
+    def check_finite(self, names: list[str], step: int) -> None:
+        "Raise `TrainingDiverged` at the first loss since the last check that is NaN or infinite."
+        window, self._unchecked = torch.stack(self._unchecked), []
+        bad = ~torch.isfinite(window)
+        if bad.any():
+            row, column = bad.nonzero()[0].tolist()
+            raise TrainingDiverged(epoch=self.current_epoch, step=step - len(window) + 1 + row, what=names[column],
+                                   value=window[row, column].item())
 
 # %% ../nbs/04_model.ipynb #68176bb4
 class GaussGan(_TrainingStep):
@@ -264,6 +282,10 @@ class GaussGan(_TrainingStep):
     def validation_step(self, batch, batch_idx):
         if self.metric_context is None or not self.metrics: return
         points = self.data_scaling.to_data(self.sampling_generator(self.validation_samples))
+        if not (finite := torch.isfinite(points)).all():
+            last_step = (self.current_epoch + 1) * self.trainer.num_training_batches - 1
+            raise TrainingDiverged(epoch=self.current_epoch, step=last_step, what="a generated point's coordinate",
+                                   value=points[~finite][0].item())
         values = evaluate(self.metrics, points=points, ctx=self.metric_context)
         self.log_dict({f"val/{k}": float(v) for k, v in values.items()}, on_step=False, on_epoch=True,
                       batch_size=self.validation_samples)
@@ -271,6 +293,8 @@ class GaussGan(_TrainingStep):
     def on_save_checkpoint(self, checkpoint):
         if self.config is not None: checkpoint["gaussgan_config"] = self.config
         if run_id := getattr(self.logger, "run_id", None): checkpoint["gaussgan_run_id"] = run_id  # to resume it
+        # Metrics a logger holds back until this checkpoint is on disk (gaussgan.train's), in case a kill comes between.
+        if (held := getattr(self.logger, "held_back", None)) is not None: checkpoint["gaussgan_held_back"] = list(held)
         # Lightning does not keep the random state; a resumed run needs it to draw what the whole run would.
         checkpoint["gaussgan_rng"] = {"cpu": torch.get_rng_state(),
                                       **({"cuda": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {})}

@@ -5,10 +5,15 @@
 # %% ../nbs/06_train.ipynb #eca5d1f3
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import math
 import os
 import tempfile
+import time
+import urllib.error
+import urllib.request
 import warnings
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -20,15 +25,18 @@ import lightning as L
 import numpy as np
 import torch
 import yaml
+from filelock import FileLock
 from torch import Tensor
+from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.profilers import PyTorchProfiler
+from lightning.pytorch.utilities import rank_zero_only
 
 from .config import Config, mlflow_destination
 from .data import DataScaling, GaussDataModule, GaussianMixture, load_points, make_target, split_points
-from .errors import GaussGanError
+from .errors import GaussGanError, TrainingDiverged
 from .metrics import METRICS, MetricContext, available_metrics, mode_coverage, update_best
 from .model import GaussGan
 from .nets import Critic, Predictor, make_generator
@@ -36,10 +44,10 @@ from .plots import save_run_plots
 
 # %% auto #0
 __all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'make_metric_context', 'describe_reference', 'build_model',
-           'metric_options', 'run_folder', 'make_logger', 'ConvergenceTracker', 'convergence_metric',
-           'convergence_callbacks', 'MetricHistory', 'SampleSnapshots', 'read_snapshots', 'make_profiler',
-           'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config', 'TrainResult', 'RunInterrupted',
-           'train', 'finish_run', 'load_model']
+           'metric_options', 'CheckpointedMLFlowLogger', 'run_folder', 'make_logger', 'ConvergenceTracker',
+           'convergence_metric', 'convergence_callbacks', 'MetricHistory', 'SampleSnapshots', 'read_snapshots',
+           'make_profiler', 'CpuThreads', 'cpu_threads', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint',
+           'run_config', 'check_run_can_start', 'TrainResult', 'RunInterrupted', 'train', 'finish_run', 'load_model']
 
 # %% ../nbs/06_train.ipynb #39734bf8
 def _named_target(config: Config):
@@ -96,7 +104,51 @@ def metric_options(config: Config) -> dict:
                 kl_estimator=config.kl_estimator, wasserstein_method=config.wasserstein_method)
 
 # %% ../nbs/06_train.ipynb #e26a9781
+class CheckpointedMLFlowLogger(MLFlowLogger):
+    "Lightning's MLflow logger, holding metrics back until the checkpoint that covers them is on disk."
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.held_back: list[list] = []  # [key, value, timestamp ms, step] not yet sent
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        now = int(time.time() * 1000)
+        self.held_back += [[key, float(value), now, step or 0] for key, value in metrics.items()]
+
+    def publish(self) -> None:
+        "Send the held-back metrics to MLflow, with the times they were logged."
+        from mlflow.entities import Metric  # as Lightning's logger does: MLflow loads only when a run logs
+        batch = [Metric(key=k, value=v, timestamp=t, step=s) for k, v, t, s in self.held_back]
+        for start in range(0, len(batch), 1000):  # MLflow's most metrics per call
+            self.experiment.log_batch(self.run_id, metrics=batch[start:start + 1000])
+        self.held_back = []
+
+    def after_save_checkpoint(self, checkpoint_callback) -> None:
+        super().after_save_checkpoint(checkpoint_callback)
+        if checkpoint_callback.monitor is None: self.publish()  # the last checkpoint, written every epoch
+
+    def publish_if_lost(self, held_back: list) -> None:
+        "On resuming: send what a checkpoint held back, unless it reached MLflow before the run stopped."
+        if not held_back: return
+        key, value, _, step = held_back[-1]
+        if not any(m.step == step and m.value == value for m in self.experiment.get_metric_history(self.run_id, key)):
+            self.held_back = [*held_back, *self.held_back]
+            self.publish()
+
+    @rank_zero_only
+    def finalize(self, status: str = "success") -> None:
+        if status in ("success", "FINISHED"): self.publish()
+        else: self.held_back = []  # after the last checkpoint: a resumed run computes and logs them again
+        super().finalize(status)
+
+# %% ../nbs/06_train.ipynb #b6349595
 def _is_local_store(uri: str) -> bool: return uri.startswith(("sqlite:", "file:")) or "://" not in uri
+
+def _store_lock(uri: str):
+    "A lock beside a local SQLite store, held while a run is created in it; no lock for other stores."
+    if not uri.startswith("sqlite:///"): return contextlib.nullcontext()
+    database = Path(uri.removeprefix("sqlite:///"))
+    return FileLock(database.parent / f".{database.name}.lock", timeout=120)
 
 def run_folder(logger: MLFlowLogger, config: Config) -> Path:
     "A run's folder: its MLflow artifact folder when that is on this disk (so each file is stored once)."
@@ -106,7 +158,7 @@ def run_folder(logger: MLFlowLogger, config: Config) -> Path:
 
 def make_logger(config: Config,
                 run_id: str | None = None, # an existing run to log into (a resumed one); None starts a new run
-               ) -> MLFlowLogger:
+               ) -> CheckpointedMLFlowLogger:
     "An MLflow logger for the config's tracking URI and experiment, with its run already created (or reopened)."
     uri, experiment = mlflow_destination(config)
     # A local store keeps a run's artifacts in output_dir/<run id>/artifacts: that folder is the run folder.
@@ -114,9 +166,15 @@ def make_logger(config: Config,
     tags = dict(tag.split("=", 1) for tag in config.tags)
     environment = os.environ.get("MLFLOW_TRACKING_URI")  # MLFlowLogger sets it through mlflow.set_tracking_uri
     try:
-        logger = MLFlowLogger(experiment_name=experiment, tracking_uri=uri, artifact_location=artifacts,
-                              log_model=False, run_id=run_id, run_name=config.run_name, tags=tags or None)
-        logger.run_id  # creates the experiment and the run now, so a bad URI fails before training
+        with _store_lock(uri):
+            from mlflow import MlflowClient  # here, as Lightning does: importing MLflow takes most of a second
+            client = MlflowClient(uri)  # the experiment made here, so Lightning does not announce making it
+            if client.get_experiment_by_name(experiment) is None:
+                client.create_experiment(experiment, artifact_location=artifacts)
+            logger = CheckpointedMLFlowLogger(experiment_name=experiment, tracking_uri=uri,
+                                              artifact_location=artifacts, log_model=False, run_id=run_id,
+                                              run_name=config.run_name, tags=tags or None)
+            logger.run_id  # creates the experiment and the run now, so a bad URI fails before training
         if run_id is not None: logger.experiment.update_run(run_id, status="RUNNING")
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else ""
@@ -188,6 +246,58 @@ def make_profiler(run_dir: Path) -> PyTorchProfiler:
     return PyTorchProfiler(dirpath=run_dir / "profile", filename="trace", export_to_chrome=True,
                            schedule=torch.profiler.schedule(wait=1, warmup=1, active=5, repeat=1))
 
+# %% ../nbs/06_train.ipynb #0d5d59ef
+class CpuThreads(Callback):
+    "Trains on whichever of `candidates` CPU thread counts ran its latest chunk of steps faster."
+    def __init__(self, candidates: Sequence[int], # thread counts to choose from, the first tried first
+                 chunk: int = 20,                 # steps per measurement
+                 probe_every: int = 25,           # chunks between measurements of the counts not in use
+                 slowdown: float = 1.5,           # a chunk this much slower than its count's best measures the others
+                ):
+        self.candidates = list(dict.fromkeys(candidates))
+        self.chunk, self.probe_every, self.slowdown = chunk, probe_every, slowdown
+        self.current, self.to_measure = self.candidates[0], self.candidates[1:]
+        self.latest: dict[int, float] = {}   # thread count -> seconds per step of its latest chunk
+        self.fastest: dict[int, float] = {}  # thread count -> seconds per step of its best chunk
+        self.chunks_since_probe = 0
+        self._seconds, self._steps, self._epoch_counts = 0.0, 0, []
+
+    def next_count(self, seconds_per_step: float) -> int:
+        "The count for the next chunk, given the seconds per step of the chunk just run on `current`."
+        n = self.current
+        slowed = seconds_per_step > self.slowdown * self.fastest.get(n, math.inf)
+        self.latest[n], self.fastest[n] = seconds_per_step, min(seconds_per_step, self.fastest.get(n, math.inf))
+        self.chunks_since_probe += 1
+        if not self.to_measure and (self.chunks_since_probe >= self.probe_every
+                                    or (slowed and self.chunks_since_probe >= 3)):
+            self.to_measure, self.chunks_since_probe = [c for c in self.candidates if c != n], 0
+        self.current = self.to_measure.pop(0) if self.to_measure else min(self.latest, key=self.latest.get)
+        return self.current
+
+    def on_fit_start(self, trainer, pl_module):
+        self._restore = torch.get_num_threads()
+        if trainer.strategy.root_device.type != "cpu": self.candidates = self.candidates[:1]  # nothing to tune
+        torch.set_num_threads(self.current)
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx): self._started = time.perf_counter()
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._seconds += time.perf_counter() - self._started
+        self._steps += 1
+        self._epoch_counts.append(self.current)
+        if len(self.candidates) > 1 and self._steps == self.chunk:
+            torch.set_num_threads(self.next_count(self._seconds / self._steps))
+            self._seconds, self._steps = 0.0, 0
+        if batch_idx == trainer.num_training_batches - 1 and trainer.logger is not None:  # before the checkpoint
+            step = trainer.current_epoch * trainer.num_training_batches + batch_idx
+            trainer.logger.log_metrics({"perf/cpu_threads": float(np.mean(self._epoch_counts))}, step=step)
+            self._epoch_counts = []
+    def on_fit_end(self, trainer, pl_module): torch.set_num_threads(self._restore)
+    def on_exception(self, trainer, pl_module, exception): torch.set_num_threads(self._restore)
+
+def cpu_threads(config: Config) -> CpuThreads:
+    "The thread control `config.threads` asks for: auto chooses between torch's current count and one."
+    if config.threads != "auto": return CpuThreads([int(config.threads)])
+    return CpuThreads([torch.get_num_threads(), 1])
+
 # %% ../nbs/06_train.ipynb #918c5433
 class AtomicCheckpointIO(TorchCheckpointIO):
     "Lightning's checkpoint writer, writing to a temporary file and renaming it into place."
@@ -228,6 +338,42 @@ def run_config(run: str | Path, output_dir: str | Path = "runs") -> Config:
     "The config a run was trained with."
     return Config(**read_checkpoint(find_checkpoint(run, output_dir))["gaussgan_config"])
 
+# %% ../nbs/06_train.ipynb #1381ad60
+def _check_accelerator(accelerator: str) -> None:
+    present = {"cuda": CUDAAccelerator.is_available(), "mps": MPSAccelerator.is_available()}
+    present["gpu"] = present["cuda"] or present["mps"]
+    if accelerator in present and not present[accelerator]:
+        usable = ", ".join(["auto", "cpu", *(k for k in ("gpu", "cuda", "mps") if present[k])])
+        device = "CUDA or MPS" if accelerator == "gpu" else accelerator.upper()
+        raise GaussGanError(f"config: accelerator {accelerator!r} is not available on this machine (torch finds no "
+                            f"{device} device); allowed here: {usable}")
+
+def _check_output_dir(folder: Path) -> None:
+    existing = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise GaussGanError(f"config: output_dir {str(folder)!r} cannot be made: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise GaussGanError(f"config: output_dir {str(folder)!r} cannot be written: {existing} is not writable")
+
+def _check_tracking_uri(uri: str, server_timeout: float) -> None:
+    if uri.startswith("sqlite:///"):
+        if not (folder := Path(uri.removeprefix("sqlite:///")).parent).is_dir():
+            raise GaussGanError(f"cannot use MLflow tracking URI {uri!r}: the folder {folder} does not exist")
+    elif uri.startswith(("http://", "https://")):
+        try: urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=server_timeout).close()
+        except urllib.error.HTTPError: pass  # it answered: MLflow itself says what is wrong, if anything
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            raise GaussGanError(f"MLflow tracking server {uri!r} did not answer within {server_timeout:g} s "
+                                f"({getattr(e, 'reason', e)}); start it or choose another tracking_uri") from None
+
+def check_run_can_start(config: Config,
+                        server_timeout: float = 5.0, # seconds a tracking server has to answer
+                       ) -> None:
+    "A `GaussGanError` now, for what would otherwise fail only after the run's files and MLflow entry were made."
+    _check_accelerator(config.accelerator)
+    _check_output_dir(Path(config.output_dir))
+    _check_tracking_uri(mlflow_destination(config)[0], server_timeout)
+
 # %% ../nbs/06_train.ipynb #2991d8bc
 @dataclass
 class TrainResult:
@@ -261,7 +407,8 @@ class RunInterrupted(KeyboardInterrupt):
         self.run_id, self.run_dir, self.epochs = run_id, run_dir, epochs
 
 RESUMABLE_CHANGES = ("max_epochs", "progress_bar", "log_every_n_steps", "profile", "final_samples", "accelerator",
-                     "validation_every", "convergence_patience", "convergence_min_delta", "sample_every_n_epochs")
+                     "validation_every", "convergence_patience", "convergence_min_delta", "sample_every_n_epochs",
+                     "threads")
 
 def _check_resumable(checkpoint: Path, state: dict, config: Config) -> None:
     "A `GaussGanError` naming every setting that differs from the checkpoint's and may not change on resuming."
@@ -280,19 +427,21 @@ def train(config: Config,
     checkpoint = None if resume is None else find_checkpoint(resume, config.output_dir)
     state = None if checkpoint is None else read_checkpoint(checkpoint)
     if checkpoint is not None: _check_resumable(checkpoint, state, config)
+    check_run_can_start(config)
     L.seed_everything(config.seed, verbose=False)
     target, points = build_target_and_points(config)
     model = build_model(config, target=target, points=points)
     datamodule = GaussDataModule(model.data_scaling.to_internal(points), batch_size=config.batch_size, seed=config.seed)
     logger = make_logger(config, run_id=state.get("gaussgan_run_id") if state else None)
     run_dir = run_folder(logger, config)
+    if state is not None: _recover(run_dir, logger, state)
     tracker, stopper, best, last = convergence_callbacks(config, run_dir / "checkpoints")
     history = MetricHistory()
     snapshots = SampleSnapshots(run_dir / "samples", every=config.sample_every_n_epochs, n=config.validation_samples)
     progress = [TQDMProgressBar(refresh_rate=10)] if config.progress_bar else []  # every step: ~0.5 ms a step
     trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, precision=config.precision,
-                        logger=logger, callbacks=[tracker, stopper, best, last, history, snapshots, *progress,
-                                                  *callbacks],
+                        logger=logger, callbacks=[tracker, stopper, best, last, history, snapshots, cpu_threads(config),
+                                                  *progress, *callbacks],
                         profiler=make_profiler(run_dir) if config.profile else None, default_root_dir=run_dir,
                         num_sanity_val_steps=0, check_val_every_n_epoch=config.validation_every,
                         enable_progress_bar=config.progress_bar, enable_model_summary=False,
@@ -306,9 +455,23 @@ def train(config: Config,
         if not trainer.interrupted: raise
         logger.finalize("KILLED")
         raise RunInterrupted(run_id=logger.run_id, run_dir=run_dir, epochs=len(history.epochs)) from None
+    except TrainingDiverged as stop:  # Lightning has marked the MLflow run FAILED
+        raise TrainingDiverged(epoch=stop.epoch, step=stop.step, what=stop.what, value=stop.value,
+                               kept=_kept_after_divergence(config, logger, Path(last.dirpath) / "last.ckpt")) from None
     return finish_run(config=config, model=model, target=target, datamodule=datamodule, logger=logger,
                       run_dir=run_dir, checkpoints=(best, last), best=tracker.best, history=history.epochs,
                       stopped_early=_early_stop(config, stopper, tracker.best))
+
+def _recover(run_dir: Path, logger: CheckpointedMLFlowLogger, state: dict) -> None:
+    "Before a run continues: remove checkpoints a kill left half-written; send metrics its checkpoint held back."
+    for partial in (run_dir / "checkpoints").glob(".*.ckpt.*"): partial.unlink()
+    logger.publish_if_lost(state.get("gaussgan_held_back", []))
+
+def _kept_after_divergence(config: Config, logger: MLFlowLogger, last: Path) -> str:
+    kept = (f"its last good checkpoint, {last} (epoch {read_checkpoint(last)['epoch']}), is kept" if last.is_file()
+            else "it had not finished an epoch, so no checkpoint was kept")
+    return (f"{kept}; MLflow run {logger.run_id} is marked FAILED (learning_rate {config.learning_rate:g}: a smaller "
+            "one may help)")
 
 def _early_stop(config: Config, stopper: EarlyStopping, best: dict) -> dict | None:
     "What ended the run when early stopping did: the metric, its patience, its best value and epoch."

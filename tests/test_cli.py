@@ -1,4 +1,5 @@
 """The `gaussgan` command as a user runs it: a short real training run, and the bad-input table."""
+import socket
 import subprocess
 from pathlib import Path
 
@@ -83,6 +84,14 @@ def _write_bad_files(folder: Path):
     (folder / "legacy.pickle").write_bytes(b"\x80\x04K\x01.")
     (folder / "bad.yaml").write_text("max_epochs: [3\n")
     (folder / "typo.yaml").write_text("max_epoch: 3\n")
+    (folder / "a_list.yaml").write_text("- max_epochs\n- 3\n")
+    (folder / "a_folder.yaml").mkdir()
+    (folder / "empty.csv").write_text("x,y\n")
+    np.save(folder / "no_rows.npy", np.zeros((0, 2)))
+    np.save(folder / "huge.npy", pts * 1e37)
+    np.save(folder / "one_point.npy", np.full((100, 2), 3.0))
+    np.savetxt(folder / "points.txt", pts)
+    (folder / "a_file").write_text("not a folder")
 
 
 BAD_INPUTS = [
@@ -117,6 +126,43 @@ BAD_INPUTS = [
     (["--log-every-n-steps", "0"], "log_every_n_steps must be a positive integer, got 0"),
     (["--tag", "nokey"], "tags must be KEY=VALUE, got 'nokey'"),
     (["--resume", "no-such-run"], "no run 'no-such-run': give a run id"),
+    # config values of every type
+    (["--batch-size", "1.5"], "batch_size must be an integer, got '1.5'"),
+    (["--learning-rate", "nan"], "learning_rate must be a positive number, got nan"),
+    (["--generator-ema", "1"], "generator_ema must be in [0, 1), got 1.0"),
+    (["--convergence-monitor", "Accuracy"], "convergence_monitor 'Accuracy' must be auto or one of the metrics"),
+    (["--threads", "two"], "threads must be auto or a positive integer, got 'two'"),
+    (["--killer", "maybe"], "unrecognized arguments: maybe"),
+    # YAML files
+    (["--config", "a_folder.yaml"], "config file a_folder.yaml is a folder; give a YAML file"),
+    (["--data-file", "a_folder.yaml"], "data file a_folder.yaml is a folder"),
+    (["--config", "a_list.yaml"], "a_list.yaml: expected a mapping of config keys, got list"),
+    # data files
+    (["--data-file", "empty.csv"], "empty.csv: 0 points; need at least 10"),
+    (["--data-file", "no_rows.npy"], "no_rows.npy: 0 points; need at least 10"),
+    (["--data-file", "points.txt"], "points.txt: unsupported file type '.txt'; allowed: .npy, .npz, .csv"),
+    (["--data-file", "huge.npy"], "huge.npy: coordinates reach"),
+    (["--data-file", "one_point.npy"], "one_point.npy: all 100 points are the same point"),
+    # mixture specifications
+    (["--target", "mixture", "--mixture-means", "[[0,0],[4,4]]", "--mixture-covs", "[[[1,0],[0,1]]]"],
+     "covs must have shape (2, 2, 2) to match means (2, 2), got (1, 2, 2)"),
+    (["--target", "mixture", "--mixture-means", "[[0,0,0]]", "--mixture-covs", "[[[1,0],[0,1]]]"],
+     "mixture_means must be K×2 (K 2-D points), got shape (1, 3)"),
+    (["--target", "mixture", "--mixture-means", "[[0,0]]", "--mixture-covs", "[[[1,0.5],[0,1]]]"],
+     "covs[0] = [[1.0, 0.5], [0.0, 1.0]] is not symmetric"),
+    (["--target", "mixture", "--mixture-means", "[[0,0]]", "--mixture-covs", "[[[1,2],[2,1]]]"],
+     "covs[0] = [[1.0, 2.0], [2.0, 1.0]] is not positive-definite"),
+    (["--target", "mixture", "--mixture-means", "[[0,0],[4,4]]", "--mixture-covs", "[[[1,0],[0,1]],[[1,0],[0,1]]]",
+      "--mixture-weights", "1,-1"], "weights must be positive and sum to 1, got [1.0, -1.0]"),
+    # devices that are not there
+    (["--accelerator", "gpu"], "accelerator 'gpu' is not available on this machine"),
+    (["--generator-type", "quantum_samples", "--quantum-device", "lightning.gpu"],
+     "quantum_device 'lightning.gpu' is not available here"),
+    # tracking stores that cannot work, and an output folder that cannot be made
+    (["--tracking-uri", "http://127.0.0.1:9"], "MLflow tracking server 'http://127.0.0.1:9' did not answer within 5 s"),
+    (["--tracking-uri", "{silent server}"], "did not answer within 5 s (timed out)"),
+    (["--tracking-uri", "sqlite:///nowhere/mlflow.db"], "the folder"),
+    (["--output-dir", "a_file/runs"], "output_dir 'a_file/runs' cannot be made"),
 ]
 
 
@@ -135,13 +181,26 @@ def earlier_work(scratch):
     earlier.mkdir(parents=True)
     (earlier / "summary.json").write_text('{"kept": true}')
     before = {p: p.read_bytes() for p in scratch.rglob("*") if p.is_file()}
+    folders = {p for p in scratch.rglob("*") if p.is_dir()}
     yield scratch
     assert {p: p.read_bytes() for p in before} == before  # nothing already written was changed or removed
+    assert {p for p in scratch.rglob("*") if p.is_file()} == set(before)  # nothing new: no store, no run folder
+    assert {p for p in scratch.rglob("*") if p.is_dir()} == folders
+
+
+@pytest.fixture(scope="module")
+def silent_server():
+    "The URL of a server that accepts connections and never answers (a hung tracking server)."
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(8)
+        yield f"http://127.0.0.1:{listening.getsockname()[1]}"
 
 
 @pytest.mark.parametrize("args,message", BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
-def test_bad_input_is_one_clear_line_and_loses_nothing(earlier_work, capsys, args, message):
+def test_bad_input_is_one_clear_line_and_loses_nothing(earlier_work, silent_server, capsys, args, message):
     from gaussgan.cli import main
+    args = [silent_server if a == "{silent server}" else a for a in args]
     try: status = main(["train", "--max-epochs", "1", *SMALL, *args])
     except SystemExit as e: status = e.code  # argparse's own errors
     out, err = capsys.readouterr()

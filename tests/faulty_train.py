@@ -1,0 +1,64 @@
+"""`gaussgan train` with a fault injected at an exact point, for the crash and divergence tests.
+
+    python faulty_train.py kill-mid-epoch EPOCH BATCH  -- <gaussgan train options>
+    python faulty_train.py kill-writing-checkpoint EPOCH -- <options>
+    python faulty_train.py poison-critic EPOCH BATCH  -- <options>
+
+The kills are SIGKILL, which no code can catch: the process stops where it is, as in a power cut or an
+out-of-memory kill. Placing them with hooks, not timers, makes the tests independent of machine speed.
+"""
+import os
+import signal
+import sys
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+import gaussgan.train
+from gaussgan.cli import main
+
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class AtBatch(Callback):
+    "Calls `action(pl_module)` after training batch `batch` of epoch `epoch`."
+    def __init__(self, epoch, batch, action): self.epoch, self.batch, self.action = epoch, batch, action
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch): self.action(pl_module)
+
+
+def poison_critic(pl_module):
+    with torch.no_grad(): pl_module.critic.net[0].weight[0, 0] = float("nan")
+
+
+def kill_while_writing_last_checkpoint(epoch):
+    "Half of last.ckpt's bytes reach its temporary file, then the process is killed."
+    write = TorchCheckpointIO.save_checkpoint
+    def half_then_die(self, checkpoint, path, storage_options=None):
+        if checkpoint["epoch"] == epoch and Path(path).name.startswith(".last.ckpt."):
+            write(self, checkpoint, path, storage_options)
+            whole = Path(path).read_bytes()
+            Path(path).write_bytes(whole[: len(whole) // 2])
+            die()
+        return write(self, checkpoint, path, storage_options)
+    TorchCheckpointIO.save_checkpoint = half_then_die
+
+
+def with_callback(callback):
+    "`gaussgan.train.train` with `callback` added to the run's own."
+    train = gaussgan.train.train
+    gaussgan.train.train = lambda config, callbacks=(), resume=None: train(config, [*callbacks, callback], resume)
+
+
+if __name__ == "__main__":
+    split = sys.argv.index("--")
+    fault, numbers, options = sys.argv[1], [int(a) for a in sys.argv[2:split]], sys.argv[split + 1:]
+    if fault == "kill-mid-epoch": with_callback(AtBatch(*numbers, action=lambda module: die()))
+    elif fault == "kill-writing-checkpoint": kill_while_writing_last_checkpoint(*numbers)
+    elif fault == "poison-critic": with_callback(AtBatch(*numbers, action=poison_critic))
+    else: raise SystemExit(f"unknown fault {fault!r}")
+    sys.exit(main(["train", *options]))
