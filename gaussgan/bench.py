@@ -48,7 +48,7 @@ __all__ = ['EARLIER_SECONDS_PER_BATCH', 'YARDSTICK', 'synchronize', 'seconds_per
            'update_costs', 'input_gradient_saving', 'StepClock', 'step_times', 'step_table', 'earlier_comparison',
            'option_table', 'earlier_metrics', 'metric_times', 'RunTiming', 'run_breakdown', 'breakdown_table',
            'InterleavedBareLoop', 'run_vs_bare', 'run_vs_bare_table', 'epoch_ratio_spread', 'import_seconds',
-           'short_run_cost', 'bench_report']
+           'short_run_cost', 'run_step_ms', 'competing_process', 'thread_settings', 'thread_table', 'bench_report']
 
 # %% ../nbs/08_benchmarks.ipynb #12d1a70e
 def synchronize() -> None:
@@ -457,12 +457,59 @@ def short_run_cost(config: Config) -> pd.DataFrame:
     return table.assign(x_bare_epoch=table["seconds"] / bare,
                         x_bare_epoch_plus_imports=table["seconds"] / (bare + imports)).round(2)
 
+# %% ../nbs/08_benchmarks.ipynb #fef17a6c
+def run_step_ms(config: Config) -> float:
+    "Mean milliseconds per training step over a whole `train(config)` run, in a temporary store."
+    clock = StepClock()
+    with tempfile.TemporaryDirectory() as d:
+        train(dataclasses.replace(config, progress_bar=False, tracking_uri=f"sqlite:///{d}/mlflow.db",
+                                  output_dir=f"{d}/runs"), callbacks=[clock])
+    return 1e3 * sum(clock.training_parts) / len(clock.steps)
+
+def _run_step_ms_in_child(config: Config, environment: dict[str, str]) -> float:
+    "`run_step_ms` in a fresh interpreter: thread pools and OpenMP's settings start anew for each setting."
+    values = dataclasses.asdict(config)
+    code = ("from gaussgan.bench import run_step_ms; from gaussgan.config import Config; "
+            f"print(run_step_ms(Config(**{values!r})))")
+    inherited = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}  # a test runner's pin is not ours
+    done = subprocess.run([sys.executable, "-c", code], env={**inherited, **environment}, capture_output=True,
+                          text=True, check=True)
+    return float(done.stdout.split()[-1])
+
+@contextlib.contextmanager
+def competing_process():
+    "One other process keeping a core busy while the block runs."
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try: yield
+    finally: busy.kill(); busy.wait()
+
+def thread_settings() -> dict[str, tuple[str, dict[str, str]]]:
+    "The settings `thread_table` compares: name -> (config `threads`, environment)."
+    cores = os.cpu_count()
+    return {"1 thread": ("1", {}), f"{cores} threads": (str(cores), {}),
+            f"{cores} threads, OMP_WAIT_POLICY=PASSIVE": (str(cores), {"OMP_WAIT_POLICY": "PASSIVE"}),
+            "auto (the default)": ("auto", {})}
+
+def thread_table(config: Config, epochs: int = 5) -> pd.DataFrame:
+    "Ms per training step of an `epochs`-epoch run for each thread setting, quiet and beside one busy process."
+    rows = []
+    for load in ("quiet", "one busy process"):
+        with competing_process() if load != "quiet" else contextlib.nullcontext():
+            rows += [{"threads": name, "load": load, "ms_per_step": _run_step_ms_in_child(
+                         dataclasses.replace(config, threads=threads, max_epochs=epochs), environment)}
+                     for name, (threads, environment) in thread_settings().items()]
+    table = pd.DataFrame(rows).pivot(index="threads", columns="load", values="ms_per_step")
+    table = table.reindex(index=list(thread_settings()), columns=["quiet", "one busy process"])
+    return table.assign(busy_x_quiet=table["one busy process"] / table["quiet"],
+                        quiet_x_best_quiet=table["quiet"] / table["quiet"].min()).round(2)
+
 # %% ../nbs/08_benchmarks.ipynb #4dfc0b18
 def bench_report(config: Config,
                  steps: int = 50,                # timed steps per step-time measurement
                  warmup: int = 3,
                  run_epochs: int | None = 30,    # epochs of the whole run timed against the bare loop; None skips it
                  options: bool = True,           # measure the precision and compile options
+                 threads: bool = False,          # compare thread settings, quiet and beside a busy process
                 ):
     "The benchmark tables as text, one section at a time (a generator, so a caller can show each when ready)."
     yield f"machine: {machine_description()}"
@@ -485,3 +532,5 @@ def bench_report(config: Config,
         yield "peak memory: " + ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} –"
                                           for k, v in timing.peak_memory.items())
         yield "a one-epoch run, start to summary\n" + short_run_cost(config).to_string()
+    if threads:
+        yield "ms per training step of a 5-epoch run, by thread setting\n" + thread_table(config).to_string()

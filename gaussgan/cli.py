@@ -57,6 +57,8 @@ def _add_bench_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-epochs", type=int, default=30, metavar="N",
                         help="epochs of the whole run timed against the bare loop; 0 skips it")
     parser.add_argument("--skip-options", action="store_true", help="do not measure the precision and compile options")
+    parser.add_argument("--thread-table", action="store_true",
+                        help="also compare thread settings, quiet and beside a busy process (about 3 minutes)")
 
 RUN_HELP = "a run id (a folder under --output-dir), a run folder, or a checkpoint file"
 
@@ -199,7 +201,7 @@ def _bench(config: Config, args: argparse.Namespace) -> int:
     _quiet_lightning()
     for section in bench_report(config, steps=args.steps, warmup=args.warmup,
                                 run_epochs=args.run_epochs if args.run_epochs > 0 else None,
-                                options=not args.skip_options):
+                                options=not args.skip_options, threads=args.thread_table):
         print(section + "\n", flush=True)
     return 0
 
