@@ -350,7 +350,8 @@ def _phase_targets() -> list[tuple[object, str, str]]:
             (train_module, "make_logger", "set-up: MLflow run"),
             (GaussGan, "critic_updates", "critic updates"), (GaussGan, "predictor_updates", "predictor updates"),
             (GaussGan, "generator_update", "generator update"), (GaussGan, "validation_step", "validation metrics"),
-            (MLFlowLogger, "log_metrics", "logging"), (MLFlowLogger, "log_hyperparams", "logging"),
+            (train_module.CheckpointedMLFlowLogger, "log_metrics", "logging"),
+            (train_module.CheckpointedMLFlowLogger, "publish", "logging"), (MLFlowLogger, "log_hyperparams", "logging"),
             (MlflowClient, "log_artifact", "logging"), (MlflowClient, "log_artifacts", "logging"),
             (L.Trainer, "save_checkpoint", "checkpointing"), (train_module, "save_run_plots", "plotting"),
             (train_module, "finish_run", "final samples and summary")]

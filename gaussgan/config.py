@@ -22,7 +22,8 @@ from .errors import GaussGanError
 
 # %% auto #0
 __all__ = ['CONFIG_KEYS', 'VALUE_ALIASES', 'PRECISIONS', 'KEY_ALIASES', 'EARLIER_KEYS_IGNORED', 'setting', 'Config',
-           'settings_table', 'ConfigError', 'ConfigNote', 'load_config', 'mlflow_destination']
+           'settings_table', 'ConfigError', 'ConfigNote', 'check_keys', 'read_yaml', 'load_config',
+           'mlflow_destination']
 
 # %% ../nbs/05_config.ipynb #55135226
 def setting(default,          # the value a run gets when nothing sets it
@@ -285,25 +286,26 @@ EARLIER_KEYS_IGNORED = {
     "stability_metrics": "no multi-seed analysis yet",
 }
 
-def _check_keys(keys, source: str) -> None:
+def _reject_unknown_keys(keys, source: str) -> None:
     for key in keys:
         if key not in CONFIG_KEYS and key not in KEY_ALIASES and key not in EARLIER_KEYS_IGNORED:
             close = difflib.get_close_matches(str(key), CONFIG_KEYS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f"; allowed: {', '.join(CONFIG_KEYS)}"
             raise ConfigError(f"{source}: unknown key {key!r}{hint}")
 
-def _current_names(values: dict, source: str) -> dict:
-    "`values` with earlier names translated and earlier-only keys dropped (named once in a `ConfigNote`)."
-    _check_keys(values, source)
+def check_keys(values: dict, source: str) -> dict:
+    "`values` with earlier names translated, earlier-only keys dropped (with a `ConfigNote`), unknown keys refused."
+    _reject_unknown_keys(values, source)
     ignored = [k for k in values if k in EARLIER_KEYS_IGNORED]
     if ignored:
         warnings.warn(f"{source}: ignoring earlier-system keys with no meaning here: {', '.join(ignored)}",
                       ConfigNote, stacklevel=3)
     return {KEY_ALIASES.get(k, k): v for k, v in values.items() if k not in EARLIER_KEYS_IGNORED}
 
-def _read_yaml(path: Path) -> dict:
-    if path.is_dir(): raise ConfigError(f"config file {path} is a folder; give a YAML file")
-    if not path.is_file(): raise ConfigError(f"config file not found: {path}")
+def read_yaml(path: Path, what: str = "config file") -> dict:
+    "The mapping a YAML file holds, or a `ConfigError` naming the file and what is wrong with it."
+    if path.is_dir(): raise ConfigError(f"{what} {path} is a folder; give a YAML file")
+    if not path.is_file(): raise ConfigError(f"{what} not found: {path}")
     try: loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
@@ -317,8 +319,8 @@ def load_config(path: str | Path | None = None, # a YAML file of config keys; No
                 **overrides,                   # keys to set on top of the file (None values are ignored)
                ) -> Config:
     "A validated `Config` from optional base values, a YAML file and overrides; earlier-system names are accepted."
-    values = {} if path is None else _current_names(_read_yaml(Path(path)), str(path))
-    overrides = _current_names({k: v for k, v in overrides.items() if v is not None}, "config")
+    values = {} if path is None else check_keys(read_yaml(Path(path)), str(path))
+    overrides = check_keys({k: v for k, v in overrides.items() if v is not None}, "config")
     return Config(**{**(base or {}), **values, **overrides})
 
 def mlflow_destination(config: Config) -> tuple[str, str]:
