@@ -160,7 +160,7 @@ class _Networks(L.LightningModule):
         return self.generator if self.averaged_generator is None else self.averaged_generator
 
     def configure_optimizers(self):
-        # Fused Adam: the same algorithm, one kernel per update (about 6% of a step on the CPU, 08_benchmarks).
+        # Fused Adam: the same algorithm, one kernel per update (about 6% of a step on the CPU, 09_benchmarks).
         self._optimizer_names, optimizers = zip(*make_optimizers(
             generator=self.generator, critic=self.critic, predictor=self.predictor if self.killer else None,
             learning_rate=self.learning_rate, fused=self.device.type in ("cpu", "cuda", "mps")).items())

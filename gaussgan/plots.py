@@ -21,13 +21,17 @@ from .data import GaussianMixture, UniformBox
 __all__ = ['draw_target', 'plot_samples', 'plot_history', 'plot_evolution', 'save_run_plots']
 
 # %% ../nbs/07_plots.ipynb #f0181499
-def draw_target(target, ax, extent: tuple[float, float, float, float], resolution: int = 200) -> None:
+def draw_target(target, ax, resolution: int = 200) -> None:
     "Contours of a mixture's exact density, or a box's outline, on `ax`."
     if isinstance(target, UniformBox):
         (x0, y0), (x1, y1) = target.low.tolist(), target.high.tolist()
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="k", lw=1.2, ls="--"))
         return
-    xs, ys = np.linspace(extent[0], extent[1], resolution), np.linspace(extent[2], extent[3], resolution)
+    # The density is evaluated where the mixture's mass is (4σ around each mean), not over the whole plot: a plot
+    # stretched by far-flung samples would otherwise put too few grid points on the modes to find them.
+    reach = 4 * target.covs.diagonal(dim1=1, dim2=2).sqrt()
+    low, high = (target.means - reach).amin(0).tolist(), (target.means + reach).amax(0).tolist()
+    xs, ys = np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
     grid = torch.from_numpy(np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2))
     density = target.log_prob(grid).exp().reshape(resolution, resolution).numpy()
     peak = density.max()
@@ -41,7 +45,7 @@ def plot_samples(samples, target=None, ax=None, title: str | None = None, max_po
     lo, hi = np.minimum(samples.min(0), -12), np.maximum(samples.max(0), 12)
     extent = (lo[0], hi[0], lo[1], hi[1])
     sns.scatterplot(x=samples[:, 0], y=samples[:, 1], s=6, alpha=0.5, linewidth=0, ax=ax, color="tab:blue")
-    if target is not None: draw_target(target, ax, extent)
+    if target is not None: draw_target(target, ax)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="x", ylabel="y", title=title or "generated samples",
            aspect="equal")

@@ -11,7 +11,7 @@ NOTEBOOKS = sorted((REPO / "nbs").glob("*.ipynb"))
 def test_every_part_has_a_notebook():
     names = {p.stem for p in NOTEBOOKS}
     assert {"index", "00_errors", "00_data", "01_nets", "02_quantum", "03_metrics", "04_model", "05_config", "06_train",
-            "07_plots", "08_benchmarks", "09_cli", "10_findings"} <= names
+            "07_plots", "08_sweeps", "09_benchmarks", "10_cli", "11_findings"} <= names
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
