@@ -238,10 +238,10 @@ def _finish_parent(study: optuna.Study, parent_run_id: str, base: Config, folder
     client.set_terminated(parent_run_id, "FINISHED")
     return SweepResult(study=study, parent_run_id=parent_run_id, table=table, plots=plots, folder=folder)
 
-def _start_workers(count: int, *, config: Config, space: dict, trials: int, study: str, storage: str) -> list:
-    "`count` more `gaussgan sweep` processes on the same study (their own config and space files)."
+def _start_workers(count: int, *, folder: Path, config: Config, space: dict, trials: int, study: str,
+                   storage: str) -> list:
+    "`count` more `gaussgan sweep` processes on the same study, reading the config and space written to `folder`."
     if count == 0: return []
-    folder = Path(tempfile.mkdtemp(prefix="gaussgan-sweep-"))
     (folder / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(config)))
     (folder / "space.yaml").write_text(yaml.safe_dump(space))
     command = [sys.executable, "-c", "import sys; from gaussgan.cli import main; sys.exit(main(sys.argv[1:]))",
@@ -266,14 +266,16 @@ def sweep(config: Config,                # the settings every trial shares
     storage = storage or f"sqlite:///{Path('optuna.db').resolve()}"
     study, parent = open_study(study_name, storage=storage, base=config,
                                sampler_seed=config.seed if sampler_seed is None else sampler_seed)
-    helpers = _start_workers(workers - 1, config=config, space=space, trials=trials, study=study_name, storage=storage)
     enough = optuna.study.MaxTrialsCallback(trials, states=_FINISHED)
-    try:
-        if len(study.get_trials(states=_FINISHED)) < trials:
-            study.optimize(lambda trial: run_trial(trial, base=config, space=parsed, parent_run_id=parent),
-                           callbacks=[enough], catch=(TrainingDiverged,))
-    finally:
-        failed = [code for code in (helper.wait() for helper in helpers) if code != 0]
+    with tempfile.TemporaryDirectory(prefix="gaussgan-sweep-") as folder:
+        helpers = _start_workers(workers - 1, folder=Path(folder), config=config, space=space, trials=trials,
+                                 study=study_name, storage=storage)
+        try:
+            if len(study.get_trials(states=_FINISHED)) < trials:
+                study.optimize(lambda trial: run_trial(trial, base=config, space=parsed, parent_run_id=parent),
+                               callbacks=[enough], catch=(TrainingDiverged,))
+        finally:
+            failed = [code for code in (helper.wait() for helper in helpers) if code != 0]
     if failed: raise SweepError(f"{len(failed)} of the sweep's worker processes failed (exit {failed[0]}): see above")
     if not summary: return None
     return _finish_parent(study, parent, config, Path(config.output_dir) / "sweeps" / study_name)

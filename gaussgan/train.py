@@ -174,7 +174,7 @@ def make_logger(config: Config,
             logger = CheckpointedMLFlowLogger(experiment_name=experiment, tracking_uri=uri,
                                               artifact_location=artifacts, log_model=False, run_id=run_id,
                                               run_name=config.run_name, tags=tags or None)
-            logger.run_id  # creates the experiment and the run now, so a bad URI fails before training
+            logger.run_id  # creates the run now, so a bad URI fails before training
         if run_id is not None: logger.experiment.update_run(run_id, status="RUNNING")
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else ""
