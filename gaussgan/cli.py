@@ -251,6 +251,7 @@ def _train(args: argparse.Namespace) -> int:
         print(f"gaussgan: interrupted after {stop.epochs} epochs; the run folder {stop.run_dir} and its checkpoints "
               f"are kept; continue with: gaussgan train --resume {stop.run_id}", file=sys.stderr)
         return 130
+    if result is None: return 0  # another process of a ddp run: the first one reports
     print(format_summary(result, time.perf_counter() - start))
     return 0
 

@@ -118,6 +118,10 @@ class Config:
 
     accelerator: str = setting("auto", "Lightning accelerator: auto, cpu, gpu, cuda, mps", group="Performance")
     precision: str = setting("32-true", "Lightning precision: 32-true, or autocast bf16-mixed / 16-mixed (GPUs)")
+    strategy: str = setting("auto", "Lightning strategy: auto (one process), or ddp (one process per device, "
+                            "gradients averaged; run it from the command line)")
+    devices: str = setting("auto", "Lightning devices per machine: auto, or how many (ddp on a CPU: processes)")
+    num_nodes: int = setting(1, "machines taking part in a ddp run")
     compile: bool = setting(False, "torch.compile the generator and the critic (its scores and input gradient)")
     threads: str = setting("auto", "torch's CPU threads while training: auto (the faster of 1 and torch's count, "
                            "measured again as the machine's load changes) or a number (bit-reproducible reruns)")
@@ -200,7 +204,7 @@ PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 
 _POSITIVE_INTS = ("z_dim", "quantum_qubits", "quantum_layers", "quantum_observables", "quantum_shots", "n_critic",
                   "n_predictor", "max_epochs", "batch_size", "dataset_size", "reference_samples", "final_samples",
-                  "validation_every", "convergence_patience", "log_every_n_steps")
+                  "validation_every", "convergence_patience", "log_every_n_steps", "num_nodes")
 _NON_NEGATIVE = ("grad_penalty", "reward_weight", "min_std", "convergence_min_delta", "sample_every_n_epochs")
 _POSITIVE = ("learning_rate", "std_scale", "direct_bound", "mmd_gamma")
 def _choices() -> dict[str, tuple[str, ...]]:
@@ -212,7 +216,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
     return {"target": TARGET_TYPES, "non_linearity": NON_LINEARITIES, "generator_type": generator_types(),
             "killer_formulation": KILLER_FORMULATIONS, "kl_estimator": ("knn", "kde"),
             "wasserstein_method": ("exact", "per_axis"), "accelerator": ("auto", "cpu", "gpu", "cuda", "mps"),
-            "precision": PRECISIONS, "quantum_device": QUANTUM_DEVICES}
+            "precision": PRECISIONS, "quantum_device": QUANTUM_DEVICES, "strategy": ("auto", "ddp")}
 
 def _check_numbers(c: Config) -> None:
     for key in _POSITIVE_INTS:
@@ -249,6 +253,8 @@ def _check_choices(c: Config) -> None:
                           f"computed: {', '.join(c.metrics)}")
 
 def _check_combinations(c: Config) -> None:
+    if c.devices != "auto" and not (c.devices.isdigit() and int(c.devices) >= 1):
+        raise ConfigError(f"config: devices must be auto or a positive integer, got {c.devices!r}")
     if c.threads != "auto" and not (c.threads.isdigit() and int(c.threads) >= 1):
         raise ConfigError(f"config: threads must be auto or a positive integer, got {c.threads!r}")
     if bad := [t for t in c.tags if "=" not in t or t.startswith("=")]:

@@ -281,10 +281,14 @@ class ShuffledBatches:
                  batch_size: int,
                  seed: int | None = None, # seeds the order of every epoch; None keeps the points' order
                  epoch: Callable[[], int] | None = None, # the current epoch (a trainer's); None counts passes
+                 rank: int = 0, world_size: int = 1,    # this process's share of each epoch's batches (ddp)
                 ):
         self.points, self.batch_size, self.seed, self.epoch, self.passes = points, batch_size, seed, epoch, 0
+        self.rank, self.world_size = rank, world_size
 
-    def __len__(self) -> int: return math.ceil(len(self.points) / self.batch_size)
+    def __len__(self) -> int:
+        # Every process the same number of batches (a process with one more would wait for the others forever).
+        return math.ceil(len(self.points) / self.batch_size) // self.world_size
 
     def __iter__(self):
         # One gather per pass, then views: no per-batch copies, and nothing crosses devices per step.
@@ -292,7 +296,8 @@ class ShuffledBatches:
         epoch = self.passes if self.epoch is None else self.epoch()
         self.passes += 1
         order = torch.randperm(len(self.points), generator=torch.Generator().manual_seed(self.seed + epoch))
-        return iter(self.points[order.to(self.points.device)].split(self.batch_size))
+        batches = self.points[order.to(self.points.device)].split(self.batch_size)
+        return iter(batches[self.rank::self.world_size][:len(self)])
 
 class GaussDataModule(L.LightningDataModule):
     "Train/validation/test splits of a point set; training batches reshuffled every epoch, on the training device."
@@ -313,7 +318,9 @@ class GaussDataModule(L.LightningDataModule):
         # The epoch Lightning hands samplers' `set_epoch`: it is right in a resumed run too, where
         # `trainer.current_epoch` still names the checkpoint's epoch while the next epoch's batches are drawn.
         epoch = (lambda: self.trainer.fit_loop.epoch_progress.current.processed) if self.trainer is not None else None
-        return ShuffledBatches(self._on_device(self.train_points), self.batch_size, seed=self.seed, epoch=epoch)
+        share = dict(rank=self.trainer.global_rank, world_size=self.trainer.world_size) if self.trainer else {}
+        return ShuffledBatches(self._on_device(self.train_points), self.batch_size, seed=self.seed, epoch=epoch,
+                               **share)
     # Validation and test compare against a whole split at once: one batch.
     def val_dataloader(self): return ShuffledBatches(self._on_device(self.val_points), len(self.val_points))
     def test_dataloader(self): return ShuffledBatches(self._on_device(self.test_points), len(self.test_points))

@@ -32,6 +32,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.profilers import PyTorchProfiler
+from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_only
 
 from .config import Config, mlflow_destination
@@ -196,7 +197,8 @@ class ConvergenceTracker(Callback):
         values = {k.removeprefix("val/"): float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         self.best = update_best(self.best, values=values, epoch=trainer.current_epoch)
         for name, (value, epoch) in self.best.items():
-            pl_module.log_dict({f"best/{name}": value, f"best_epoch/{name}": float(epoch)}, on_epoch=True)
+            pl_module.log_dict({f"best/{name}": value, f"best_epoch/{name}": float(epoch)}, on_epoch=True,
+                               sync_dist=trainer.world_size > 1)  # the same in every process: the mean is the value
 
 def convergence_metric(config: Config) -> str:
     "The metric `convergence_monitor` names; auto: KLDivergence (WassersteinDistance for the box), else the first."
@@ -419,10 +421,21 @@ def _check_resumable(checkpoint: Path, state: dict, config: Config) -> None:
         raise GaussGanError(f"{checkpoint}: cannot resume with a different {'; '.join(differ)}; only "
                             f"{', '.join(RESUMABLE_CHANGES)} may change")
 
+_RUN_DIR = "GAUSSGAN_RUN_DIR"  # how a ddp run's first process tells the others (which it starts) its run folder
+
+def _first_process() -> bool:
+    "Whether this is the first process of a run (the launchers of distributed runs number them in these variables)."
+    return all(int(os.environ.get(name, 0)) == 0 for name in ("RANK", "NODE_RANK", "LOCAL_RANK"))
+
+def _strategy(config: Config):
+    # ddp: every critic update leaves the generator's parameters without gradients, and a step backpropagates several
+    # times, so DDP must look for unused parameters at each backward.
+    return DDPStrategy(find_unused_parameters=True) if config.strategy == "ddp" else "auto"
+
 def train(config: Config,
           callbacks: Sequence[Callback] = (), # extra Lightning callbacks (timers, probes) added to the run's own
           resume: str | Path | None = None,   # continue this run (id, folder or checkpoint) in its MLflow run
-         ) -> TrainResult:
+         ) -> TrainResult | None:
     "Train the model `config` describes, logging to MLflow and writing the run folder; or continue a run."
     checkpoint = None if resume is None else find_checkpoint(resume, config.output_dir)
     state = None if checkpoint is None else read_checkpoint(checkpoint)
@@ -432,25 +445,21 @@ def train(config: Config,
     target, points = build_target_and_points(config)
     model = build_model(config, target=target, points=points)
     datamodule = GaussDataModule(model.data_scaling.to_internal(points), batch_size=config.batch_size, seed=config.seed)
+    if not _first_process():  # another process of a ddp run: it trains its share; the first one logs and writes
+        return _train_share(config, model=model, datamodule=datamodule, checkpoint=checkpoint, callbacks=callbacks)
     logger = make_logger(config, run_id=state.get("gaussgan_run_id") if state else None)
     run_dir = run_folder(logger, config)
+    if config.strategy == "ddp": os.environ[_RUN_DIR] = str(run_dir)
     if state is not None: _recover(run_dir, logger, state)
     tracker, stopper, best, last = convergence_callbacks(config, run_dir / "checkpoints")
     history = MetricHistory()
     snapshots = SampleSnapshots(run_dir / "samples", every=config.sample_every_n_epochs, n=config.validation_samples)
     progress = [TQDMProgressBar(refresh_rate=10)] if config.progress_bar else []  # every step: ~0.5 ms a step
-    trainer = L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, precision=config.precision,
-                        logger=logger, callbacks=[tracker, stopper, best, last, history, snapshots, cpu_threads(config),
-                                                  *progress, *callbacks],
-                        profiler=make_profiler(run_dir) if config.profile else None, default_root_dir=run_dir,
-                        num_sanity_val_steps=0, check_val_every_n_epoch=config.validation_every,
-                        enable_progress_bar=config.progress_bar, enable_model_summary=False,
-                        log_every_n_steps=config.log_every_n_steps, plugins=[AtomicCheckpointIO()])
+    trainer = _trainer(config, logger=logger, callbacks=[tracker, stopper, best, last, history, snapshots, *progress,
+                                                         *callbacks],
+                       profiler=make_profiler(run_dir) if config.profile else None, root=run_dir)
     if checkpoint is None: logger.log_hyperparams(dataclasses.asdict(config))  # MLflow keeps a run's first values
-    try:
-        with warnings.catch_warnings():
-            for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
-            trainer.fit(model, datamodule, ckpt_path=checkpoint, weights_only=True)
+    try: _fit(trainer, model, datamodule, checkpoint)
     except SystemExit:  # Lightning's answer to Ctrl-C, after its own graceful shutdown
         if not trainer.interrupted: raise
         logger.finalize("KILLED")
@@ -461,6 +470,28 @@ def train(config: Config,
     return finish_run(config=config, model=model, target=target, datamodule=datamodule, logger=logger,
                       run_dir=run_dir, checkpoints=(best, last), best=tracker.best, history=history.epochs,
                       stopped_early=_early_stop(config, stopper, tracker.best))
+
+def _trainer(config: Config, *, logger, callbacks: list[Callback], profiler, root: Path) -> L.Trainer:
+    return L.Trainer(max_epochs=config.max_epochs, accelerator=config.accelerator, precision=config.precision,
+                     strategy=_strategy(config), devices=config.devices if config.devices == "auto" else
+                     int(config.devices), num_nodes=config.num_nodes, logger=logger,
+                     callbacks=[*callbacks, cpu_threads(config)], profiler=profiler, default_root_dir=root,
+                     num_sanity_val_steps=0, check_val_every_n_epoch=config.validation_every,
+                     enable_progress_bar=config.progress_bar, enable_model_summary=False,
+                     log_every_n_steps=config.log_every_n_steps, plugins=[AtomicCheckpointIO()])
+
+def _fit(trainer: L.Trainer, model: GaussGan, datamodule: GaussDataModule, checkpoint: Path | None) -> None:
+    with warnings.catch_warnings():
+        for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
+        trainer.fit(model, datamodule, ckpt_path=checkpoint, weights_only=True)
+
+def _train_share(config: Config, *, model: GaussGan, datamodule: GaussDataModule, checkpoint: Path | None,
+                 callbacks: Sequence[Callback]) -> None:
+    "A ddp run's other process: the same training, no logger, no files (Lightning saves checkpoints on the first)."
+    run_dir = Path(os.environ[_RUN_DIR])
+    trainer = _trainer(config, logger=False, callbacks=[*convergence_callbacks(config, run_dir / "checkpoints"),
+                                                        *callbacks], profiler=None, root=run_dir)
+    _fit(trainer, model, datamodule, checkpoint)
 
 def _recover(run_dir: Path, logger: CheckpointedMLFlowLogger, state: dict) -> None:
     "Before a run continues: remove checkpoints a kill left half-written; send metrics its checkpoint held back."

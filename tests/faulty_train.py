@@ -3,6 +3,7 @@
     python faulty_train.py kill-mid-epoch EPOCH BATCH  -- <gaussgan train options>
     python faulty_train.py kill-writing-checkpoint EPOCH -- <options>
     python faulty_train.py poison-critic EPOCH BATCH  -- <options>
+    python faulty_train.py record-weights -- <options>   (each process writes weights_rank<r>.pt at the end)
 
 The kills are SIGKILL, which no code can catch: the process stops where it is, as in a power cut or an
 out-of-memory kill. Placing them with hooks, not timers, makes the tests independent of machine speed.
@@ -48,6 +49,13 @@ def kill_while_writing_last_checkpoint(epoch):
     TorchCheckpointIO.save_checkpoint = half_then_die
 
 
+class RecordWeights(Callback):
+    "Each process of a run writes its final weights to weights_rank<global rank>.pt in the working directory."
+    def on_fit_end(self, trainer, pl_module):  # parameters: BatchNorm's running statistics are each process's own
+        torch.save({k: v.detach().cpu() for k, v in pl_module.named_parameters()},
+                   f"weights_rank{trainer.global_rank}.pt")
+
+
 def with_callback(callback):
     "`gaussgan.train.train` with `callback` added to the run's own."
     train = gaussgan.train.train
@@ -60,5 +68,6 @@ if __name__ == "__main__":
     if fault == "kill-mid-epoch": with_callback(AtBatch(*numbers, action=lambda module: die()))
     elif fault == "kill-writing-checkpoint": kill_while_writing_last_checkpoint(*numbers)
     elif fault == "poison-critic": with_callback(AtBatch(*numbers, action=poison_critic))
+    elif fault == "record-weights": with_callback(RecordWeights())
     else: raise SystemExit(f"unknown fault {fault!r}")
     sys.exit(main(["train", *options]))

@@ -116,3 +116,17 @@ def test_the_same_config_and_seed_give_the_same_bits(scratch, generator, threads
     assert first.history == second.history  # every loss and metric of every epoch, exactly
     assert torch.equal(torch.cat([p.flatten() for p in first.model.parameters()]),
                        torch.cat([p.flatten() for p in second.model.parameters()]))
+
+
+def test_two_ddp_processes_end_with_the_same_weights_in_one_run(scratch):
+    done = faulty("record-weights", options=[*SMALL, "--max-epochs", "2", "--threads", "1", "--strategy", "ddp",
+                                             "--devices", "2", "--accelerator", "cpu"], cwd=scratch)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("finished (2 epochs)") == 1                 # one summary, from the first process
+    ranks = [torch.load(scratch / f"weights_rank{r}.pt") for r in (0, 1)]
+    assert ranks[0].keys() == ranks[1].keys()
+    for key, value in ranks[0].items(): assert torch.equal(value, ranks[1][key]), key  # gradients were averaged
+    (run,) = client_of(scratch).search_runs(["1"])                      # one MLflow run
+    assert run.info.status == "FINISHED"
+    (folder,) = (scratch / "runs").iterdir()                             # one run folder, its checkpoints once
+    assert sorted(p.name for p in (folder / "artifacts" / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
