@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -35,10 +36,16 @@ def check_study(study, client, trials):
     return {t.user_attrs["worker"] for t in finished}
 
 
+def sweep_worker(*args):
+    "`gaussgan sweep` as `tests/sweep_worker.py` runs it: each worker's trials wait until the study has two."
+    return [sys.executable, str(Path(__file__).parent / "sweep_worker.py"), *args]
+
+
 def test_a_sweep_with_two_local_workers_prints_its_best_trial(scratch):
     (scratch / "space.yaml").write_text(SPACE)
-    done = gaussgan("sweep", "--space", "space.yaml", "--trials", "4", "--jobs", "2", "--study", "local", *QUICK,
-                    cwd=scratch)
+    # The first worker (the command) waits for the second (which it starts) to take a trial: both contribute.
+    done = subprocess.run(sweep_worker("--space", "space.yaml", "--trials", "4", "--jobs", "2", "--study", "local",
+                                       *QUICK), cwd=scratch, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "Study local: 4 trials" in done.stdout or "Study local: 5 trials" in done.stdout, done.stdout
     assert "Best trial " in done.stdout and "KLDivergence" in done.stdout
@@ -113,8 +120,8 @@ def postgres():
 
 def test_two_workers_share_one_study_through_postgresql(scratch, postgres):
     (scratch / "space.yaml").write_text(SPACE)
-    command = ["gaussgan", "sweep", "--space", "space.yaml", "--trials", "6", "--study", "shared", "--storage",
-               postgres, *QUICK]
+    command = sweep_worker("--space", "space.yaml", "--trials", "6", "--study", "shared", "--storage", postgres,
+                           *QUICK)
     workers = [subprocess.Popen([*command, "--sampler-seed", str(seed)], cwd=scratch, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
     outputs = [w.communicate(timeout=600) for w in workers]
