@@ -445,7 +445,7 @@ def train(config: Config,
     target, points = build_target_and_points(config)
     model = build_model(config, target=target, points=points)
     datamodule = GaussDataModule(model.data_scaling.to_internal(points), batch_size=config.batch_size, seed=config.seed)
-    if not _first_process():  # another process of a ddp run: it trains its share; the first one logs and writes
+    if config.strategy == "ddp" and not _first_process():  # another process: it trains; the first logs and writes
         return _train_share(config, model=model, datamodule=datamodule, checkpoint=checkpoint, callbacks=callbacks)
     logger = make_logger(config, run_id=state.get("gaussgan_run_id") if state else None)
     run_dir = run_folder(logger, config)
