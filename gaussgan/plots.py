@@ -15,7 +15,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .data import GaussianMixture, UniformBox
+from .data import UniformBox
 
 # %% auto #0
 __all__ = ['draw_target', 'plot_samples', 'plot_history', 'plot_evolution', 'save_run_plots']

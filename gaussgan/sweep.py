@@ -126,14 +126,15 @@ def run_trial(trial: optuna.Trial, *, base: Config, space: dict[str, BaseDistrib
     tags = [*base.tags, f"mlflow.parentRunId={parent_run_id}", f"gaussgan.study={study}",
             f"optuna.trial={trial.number}"]
     config = Config(**{**dataclasses.asdict(base), **values, "tags": tags, "run_name": f"{study}-{trial.number}"})
-    reporter = TrialReporter(trial, f"val/{convergence_metric(config)}")
+    monitor = convergence_metric(config)
+    reporter = TrialReporter(trial, f"val/{monitor}")
     result = train(config, callbacks=[reporter])
     trial.set_user_attr("mlflow_run_id", result.run_id)
     if reporter.pruned_after is not None:
         pruned = f"after epoch {reporter.pruned_after}"
         MlflowClient(result.tracking_uri).set_tag(result.run_id, "optuna.pruned", pruned)
         raise optuna.TrialPruned(pruned)
-    return result.best[convergence_metric(config)][0]
+    return result.best[monitor][0]
 
 # %% ../nbs/08_sweeps.ipynb #adc13327
 _PARENT_RUN = "mlflow_parent_run_id"  # the study's user attribute naming its MLflow parent run

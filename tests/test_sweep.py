@@ -2,7 +2,6 @@
 study through a PostgreSQL server started for the test (Debian's `postgresql`; `.ci/run` installs it)."""
 import getpass
 import glob
-import os
 import shutil
 import socket
 import subprocess
@@ -14,7 +13,7 @@ import mlflow
 import optuna
 import pytest
 
-from test_cli import SMALL, _assert_one_line_error, gaussgan
+from test_cli import SMALL, _assert_one_line_error
 
 SPACE = "learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}\nn_critic: {low: 1, high: 5}\ngrad_penalty: [0.1, 1.0]\n"
 QUICK = [*SMALL, "--max-epochs", "2", "--threads", "1"]
