@@ -40,7 +40,8 @@ from .metrics import METRICS, MetricContext, evaluate, rbf_gamma
 from .model import (GaussGan, critic_wasserstein_loss, frozen, generator_loss, gradient_penalty,
                             make_optimizers, plain_training_step)
 from .nets import generator_types
-from .train import build_model, build_target_and_points, train
+from .train import (build_model, build_target_and_points, member_seeds, runs_seed_table, seed_statistics,
+                            train)
 
 # %% auto #0
 __all__ = ['EARLIER_SECONDS_PER_BATCH', 'YARDSTICK', 'synchronize', 'seconds_per_call', 'PhaseClock', 'timed_calls',
@@ -48,7 +49,8 @@ __all__ = ['EARLIER_SECONDS_PER_BATCH', 'YARDSTICK', 'synchronize', 'seconds_per
            'update_costs', 'input_gradient_saving', 'StepClock', 'step_times', 'step_table', 'earlier_comparison',
            'option_table', 'earlier_metrics', 'metric_times', 'RunTiming', 'run_breakdown', 'breakdown_table',
            'InterleavedBareLoop', 'run_vs_bare', 'run_vs_bare_table', 'epoch_ratio_spread', 'import_seconds',
-           'short_run_cost', 'run_step_ms', 'competing_process', 'thread_settings', 'thread_table', 'bench_report']
+           'short_run_cost', 'run_step_ms', 'competing_process', 'thread_settings', 'thread_table', 'ensemble_table',
+           'bench_report']
 
 # %% ../nbs/09_benchmarks.ipynb #12d1a70e
 def synchronize() -> None:
@@ -504,6 +506,40 @@ def thread_table(config: Config, epochs: int = 5) -> pd.DataFrame:
     return table.assign(busy_x_quiet=table["one busy process"] / table["quiet"],
                         quiet_x_best_quiet=table["quiet"] / table["quiet"].min()).round(2)
 
+# %% ../nbs/09_benchmarks.ipynb #a566d43f
+def _timed(config: Config, seeds: int):
+    "Wall seconds of `train(config, seeds=seeds)` in a temporary store, its mean ms per training step, its result."
+    clock = StepClock()
+    with tempfile.TemporaryDirectory() as d:
+        start = time.perf_counter()
+        result = train(dataclasses.replace(config, progress_bar=False, tracking_uri=f"sqlite:///{d}/mlflow.db",
+                                           output_dir=f"{d}/runs"), callbacks=[clock], seeds=seeds)
+        seconds = time.perf_counter() - start
+    return seconds, 1e3 * sum(clock.training_parts) / len(clock.steps), result
+
+def _mean_std(table: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
+    stats = seed_statistics(table)
+    return {c: f"{stats.at['mean', c]:.3f} ± {stats.at['std', c]:.3f}" for c in columns if c in table}
+
+def ensemble_table(config: Config,
+                   seeds: int = 5,
+                   metrics: Sequence[str] = ("KLDivergence", "WassersteinDistance", "within_3"),
+                  ) -> pd.DataFrame:
+    "The same `seeds` seeds of `config` one after another and as one ensemble: time, and metrics mean ± std."
+    every = member_seeds(dataclasses.replace(config, seeds=seeds))
+    lone = [_timed(dataclasses.replace(config, seed=seed), 1) for seed in every]
+    together = _timed(config, seeds)
+    lone_table = runs_seed_table([result for *_, result in lone], seeds=every,
+                                 target=build_target_and_points(config)[0])
+    sequential_seconds = sum(seconds for seconds, _, _ in lone)
+    rows = {"one after another": {"seconds": sequential_seconds, "x_one_after_another": 1.0,
+                                  "ms_per_step": sum(ms for _, ms, _ in lone), **_mean_std(lone_table, metrics)},
+            "one ensemble": {"seconds": together[0], "x_one_after_another": together[0] / sequential_seconds,
+                             "ms_per_step": together[1], **_mean_std(together[2].seeds, metrics)}}
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis(f"{seeds} seeds")
+    return table.assign(ms_per_step=table["ms_per_step"].round(1), seconds=table["seconds"].round(1),
+                        x_one_after_another=table["x_one_after_another"].round(2))
+
 # %% ../nbs/09_benchmarks.ipynb #4dfc0b18
 def bench_report(config: Config,
                  steps: int = 50,                # timed steps per step-time measurement
@@ -511,6 +547,7 @@ def bench_report(config: Config,
                  run_epochs: int | None = 30,    # epochs of the whole run timed against the bare loop; None skips it
                  options: bool = True,           # measure the precision and compile options
                  threads: bool = False,          # compare thread settings, quiet and beside a busy process
+                 ensemble_seeds: int | None = None, # time this many seeds one after another and as one ensemble
                 ):
     "The benchmark tables as text, one section at a time (a generator, so a caller can show each when ready)."
     yield f"machine: {machine_description()}"
@@ -535,3 +572,8 @@ def bench_report(config: Config,
         yield "a one-epoch run, start to summary\n" + short_run_cost(config).to_string()
     if threads:
         yield "ms per training step of a 5-epoch run, by thread setting\n" + thread_table(config).to_string()
+    if ensemble_seeds:
+        epochs = run_epochs or config.max_epochs
+        table = ensemble_table(dataclasses.replace(config, max_epochs=epochs, convergence_patience=epochs),
+                               seeds=ensemble_seeds)
+        yield f"{ensemble_seeds} seeds of {epochs}-epoch runs, one after another and as one ensemble\n{table}"

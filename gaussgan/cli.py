@@ -19,7 +19,7 @@ from .config import KEY_ALIASES, Config, ConfigNote, load_config
 from .errors import GaussGanError
 
 # %% auto #0
-__all__ = ['RUN_HELP', 'COMMANDS', 'make_parser', 'format_summary', 'format_sweep', 'main']
+__all__ = ['RUN_HELP', 'COMMANDS', 'make_parser', 'format_summary', 'format_seed_runs', 'format_sweep', 'main']
 
 # %% ../nbs/10_cli.ipynb #6d94065d
 class _OneLineErrors(argparse.ArgumentParser):
@@ -59,6 +59,8 @@ def _add_bench_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-options", action="store_true", help="do not measure the precision and compile options")
     parser.add_argument("--thread-table", action="store_true",
                         help="also compare thread settings, quiet and beside a busy process (about 3 minutes)")
+    parser.add_argument("--ensemble-table", type=_positive_int, default=None, metavar="SEEDS",
+                        help="also time SEEDS seeds of --run-epochs epochs one after another and as one ensemble")
 
 def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", required=True, metavar="FILE",
@@ -148,12 +150,39 @@ def format_summary(result,                      # what `gaussgan.train.train` re
              f"  MLflow:      {result.tracking_uri}, experiment '{result.experiment_name}' "
              f"(view: {_mlflow_ui_hint(result.tracking_uri)})",
              f"Final validation metrics, against {result.reference}:"]
-    lines += [f"  {k:32} {v: .4f}" for k, v in result.metrics.items()]
+    if result.seeds is not None: lines[-1:] = _seed_lines(result.seeds, result.reference)
+    else: lines += [f"  {k:32} {v: .4f}" for k, v in result.metrics.items()]
     lines += _coverage_lines(result.samples, result.coverage)
     if result.profile_trace is not None:
         lines.append(f"Profile of the first training steps: {result.profile_trace} "
                      "(open in https://ui.perfetto.dev or chrome://tracing)")
     return "\n".join(lines)
+
+def _seed_lines(table, reference: str) -> list[str]:
+    "Each final value's mean ± std over the seeds, and each seed's value beside it."
+    from gaussgan.train import seed_statistics
+    stats = seed_statistics(table)
+    lines = [f"Final values over {len(table)} seeds, against {reference}:",
+             f"  {'':32} {'mean ± std':>19}" + "".join(f"{f'seed {seed}':>11}" for seed in table.index)]
+    for name in table.columns:
+        spread = f"{stats.at['mean', name]:.4f} ± {stats.at['std', name]:.4f}"
+        lines.append(f"  {name:32} {spread:>19}" + "".join(f"{value:>11.4f}" for value in table[name]))
+    return lines
+
+def format_seed_runs(result,                      # what `train` returned for seeds run one after another (`SeedRuns`)
+                     seconds: float | None = None,
+                    ) -> str:
+    "A human-readable account of seeds trained one after another, each its own run."
+    took = f" in {seconds:.1f} s" if seconds is not None else ""
+    first = result.runs[0]
+    lines = [f"{len(result.runs)} seeds trained one after another{took}, each its own run tagged "
+             f"gaussgan.seed_group={result.group}:"]
+    lines += [f"  seed {seed}: run {run.run_id}, folder {run.run_dir}" for seed, run in zip(result.seeds.index,
+                                                                                          result.runs)]
+    lines += [f"  table: {result.folder / 'seeds.csv'}, figure: {result.folder / 'seeds.png'}",
+              f"  MLflow: {first.tracking_uri}, experiment '{first.experiment_name}' "
+              f"(view: {_mlflow_ui_hint(first.tracking_uri)})"]
+    return "\n".join(lines + _seed_lines(result.seeds, first.reference))
 
 def _coverage_lines(samples, coverage: dict | None) -> list[str]:
     if coverage is None: return []
@@ -166,49 +195,59 @@ def _sample(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
     from gaussgan.train import load_model
-    model = load_model(args.run, args.output_dir, checkpoint=f"{args.checkpoint}.ckpt")
-    torch.manual_seed(model.config["seed"])
-    points = model.sample(args.n).numpy()
     out = Path(args.out)
     if out.suffix not in (".npz", ".npy", ".csv"):
         raise GaussGanError(f"--out {args.out}: unsupported file type {out.suffix!r}; allowed: .npz, .npy, .csv")
+    model = load_model(args.run, args.output_dir, checkpoint=f"{args.checkpoint}.ckpt")
+    model.reseed(model.config["seed"])
+    points = model.sample(args.n).numpy()  # a seed ensemble's: (seeds, n, 2)
+    seeds = getattr(model, "seeds", None)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npz": np.savez_compressed(out, points=points)
+    if out.suffix == ".npz": np.savez_compressed(out, points=points, **({"seeds": seeds} if seeds else {}))
     elif out.suffix == ".npy": np.save(out, points)
-    else: np.savetxt(out, points, delimiter=",", header="x,y", comments="")
-    print(f"wrote {len(points)} points of run {args.run} to {out}")
+    elif seeds is None: np.savetxt(out, points, delimiter=",", header="x,y", comments="")
+    else:  # one row per point, its seed first
+        rows = np.concatenate([np.column_stack([np.full(len(p), seed), p]) for seed, p in zip(seeds, points)])
+        np.savetxt(out, rows, delimiter=",", header="seed,x,y", comments="", fmt=["%d", "%.8g", "%.8g"])
+    count = f"{args.n} points" if seeds is None else f"{args.n} points of each of seeds {', '.join(map(str, seeds))}"
+    print(f"wrote {count} of run {args.run} to {out}")
     return 0
 
 def _points_and_config(args: argparse.Namespace):
-    "The points to score and the config they come with (a run's own; a file's: the defaults)."
-    import torch
+    "The points to score, by seed; the config they come with (a run's own; a file's: the defaults); its references."
     from gaussgan.data import POINT_FILE_TYPES, load_points
     from gaussgan.train import load_model
     source = Path(args.source)
     if source.is_file() and source.suffix.lower() in POINT_FILE_TYPES:
-        return load_points(source)[0], Config(), None
+        return {None: load_points(source)[0]}, Config(), None
     model = load_model(args.source, args.output_dir, checkpoint=f"{args.checkpoint}.ckpt")
-    torch.manual_seed(model.config["seed"])
-    return model.sample(args.n), Config(**model.config), model.metric_context
+    model.reseed(model.config["seed"])
+    points, config = model.sample(args.n), Config(**model.config)
+    if points.ndim == 2: return {None: points}, config, [model.metric_context]
+    return dict(zip(model.seeds, points)), config, model.metric_contexts  # a seed ensemble: each seed's own
 
 def _evaluate(args: argparse.Namespace) -> int:
     from gaussgan.data import load_points
     from gaussgan.data import GaussianMixture
     from gaussgan.metrics import MetricContext, evaluate, mode_coverage
     from gaussgan.train import build_target_and_points, describe_reference, make_metric_context, metric_options
-    points, config, context = _points_and_config(args)
+    points_by_seed, config, contexts = _points_and_config(args)
     if args.data_file:
         reference = load_points(args.data_file)[0]
         config = dataclasses.replace(config, data_file=args.data_file, target=None)
-        context = MetricContext(target=None, reference=reference, **metric_options(config))
-    elif args.target or context is None:
+        contexts = [MetricContext(target=None, reference=reference, **metric_options(config))]
+    elif args.target or contexts is None:
         config = dataclasses.replace(config, target=args.target or config.target, data_file=None)
-        context = make_metric_context(config, *build_target_and_points(config))
-    values = evaluate(config.metrics, points, context)
-    print(f"{len(points)} points against {describe_reference(config, context)}:")
-    for name, value in values.items(): print(f"  {name:32} {value: .4f}")
-    coverage = mode_coverage(points, context.target.means) if isinstance(context.target, GaussianMixture) else None
-    for line in _coverage_lines(points.numpy(), coverage): print(line)
+        contexts = [make_metric_context(config, *build_target_and_points(config))]
+    if len(contexts) == 1: contexts = contexts * len(points_by_seed)
+    for (seed, points), context in zip(points_by_seed.items(), contexts):
+        values = evaluate(config.metrics, points, context)
+        which = f"{len(points)} points" if seed is None else f"seed {seed}: {len(points)} points"
+        print(f"{which} against {describe_reference(config, context)}:")
+        for name, value in values.items(): print(f"  {name:32} {value: .4f}")
+        target = context.target
+        coverage = mode_coverage(points, target.means) if isinstance(target, GaussianMixture) else None
+        for line in _coverage_lines(points.numpy(), coverage): print(line)
     return 0
 
 # %% ../nbs/10_cli.ipynb #055163de
@@ -220,7 +259,8 @@ def _bench(config: Config, args: argparse.Namespace) -> int:
     _quiet_lightning()
     for section in bench_report(config, steps=args.steps, warmup=args.warmup,
                                 run_epochs=args.run_epochs if args.run_epochs > 0 else None,
-                                options=not args.skip_options, threads=args.thread_table):
+                                options=not args.skip_options, threads=args.thread_table,
+                                ensemble_seeds=args.ensemble_table):
         print(section + "\n", flush=True)
     return 0
 
@@ -252,7 +292,8 @@ def _train(args: argparse.Namespace) -> int:
               f"are kept; continue with: gaussgan train --resume {stop.run_id}", file=sys.stderr)
         return 130
     if result is None: return 0  # another process of a ddp run: the first one reports
-    print(format_summary(result, time.perf_counter() - start))
+    seconds = time.perf_counter() - start
+    print(format_seed_runs(result, seconds) if hasattr(result, "runs") else format_summary(result, seconds))
     return 0
 
 def format_sweep(result) -> str:

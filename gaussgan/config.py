@@ -78,6 +78,9 @@ class Config:
     batch_size: int = setting(256, "real points per training step")
     max_epochs: int = setting(50, "passes over the training points (early stopping may end a run sooner)")
     seed: int = setting(41, "seeds the data, the networks and every random draw of the run")
+    seeds: int = setting(1, "train this many seeds (seed, seed + 1, …) and report each metric's mean ± std and "
+                         "per-seed values: classical and direct generators as one vectorised ensemble, quantum "
+                         "ones one after another")
 
     killer: bool = setting(False, "train a predictor of x > 0 and drop the left mode", group="Killer")
     killer_formulation: str = setting("weighted_critic", "weighted_critic (the critic's real term weighted by "
@@ -204,7 +207,7 @@ PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 
 _POSITIVE_INTS = ("z_dim", "quantum_qubits", "quantum_layers", "quantum_observables", "quantum_shots", "n_critic",
                   "n_predictor", "max_epochs", "batch_size", "dataset_size", "reference_samples", "final_samples",
-                  "validation_every", "convergence_patience", "log_every_n_steps", "num_nodes")
+                  "validation_every", "convergence_patience", "log_every_n_steps", "num_nodes", "seeds")
 _NON_NEGATIVE = ("grad_penalty", "reward_weight", "min_std", "convergence_min_delta", "sample_every_n_epochs")
 _POSITIVE = ("learning_rate", "std_scale", "direct_bound", "mmd_gamma")
 def _choices() -> dict[str, tuple[str, ...]]:
@@ -257,6 +260,9 @@ def _check_combinations(c: Config) -> None:
         raise ConfigError(f"config: devices must be auto or a positive integer, got {c.devices!r}")
     if c.threads != "auto" and not (c.threads.isdigit() and int(c.threads) >= 1):
         raise ConfigError(f"config: threads must be auto or a positive integer, got {c.threads!r}")
+    if c.seeds > 1 and c.strategy == "ddp":
+        raise ConfigError(f"config: seeds {c.seeds} cannot train with strategy ddp (a seed ensemble is one process's "
+                          "batched work); use strategy auto, or seeds 1 for ddp")
     if bad := [t for t in c.tags if "=" not in t or t.startswith("=")]:
         raise ConfigError(f"config: tags must be KEY=VALUE, got {', '.join(map(repr, bad))}")
     if c.generator_type == "quantum_shadows" and c.quantum_device != "torch":

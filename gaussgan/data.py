@@ -21,7 +21,7 @@ from .errors import GaussGanError
 # %% auto #0
 __all__ = ['TARGET_TYPES', 'POINT_FILE_TYPES', 'DataError', 'GaussianMixture', 'UniformBox', 'two_gaussians', 'uniform',
            'make_target', 'validate_points', 'load_points', 'split_points', 'DataScaling', 'ShuffledBatches',
-           'GaussDataModule']
+           'GaussDataModule', 'StackedBatches', 'StackedDataModule']
 
 # %% ../nbs/00_data.ipynb #cdcb2cdf
 class DataError(GaussGanError):
@@ -251,10 +251,10 @@ def split_points(points: Tensor, fractions: Sequence[float] = (0.8, 0.1, 0.1),
 # %% ../nbs/00_data.ipynb #b8e9d8a0
 class DataScaling(torch.nn.Module):
     "The map between data units and the standardised coordinates the networks see: z = (x − shift) / scale."
-    def __init__(self, shift: Tensor | None = None, scale: float = 1.0):
+    def __init__(self, shift: Tensor | None = None, scale: float | Tensor = 1.0):
         super().__init__()
         self.register_buffer("shift", torch.zeros(2) if shift is None else torch.as_tensor(shift, dtype=torch.float32))
-        self.register_buffer("scale", torch.tensor(float(scale)))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32).clone())
 
     @classmethod
     def fit(cls, points: Tensor,  # the training split
@@ -268,10 +268,17 @@ class DataScaling(torch.nn.Module):
     def to_internal(self, x: Tensor) -> Tensor: return (x - self.shift.to(x)) / self.scale.to(x)
     def to_data(self, z: Tensor) -> Tensor: return z * self.scale.to(z) + self.shift.to(z)
 
+    @classmethod
+    def stack(cls, scalings: Sequence[DataScaling]) -> DataScaling:
+        "A seed ensemble's scalings as one, each member's applied to its own points of (members, n, 2)."
+        shifts, scales = torch.stack([s.shift for s in scalings]), torch.stack([s.scale for s in scalings])
+        return cls(shifts[:, None], scales[:, None, None])
+
     @property
-    def internal_x_zero(self) -> float:
-        "Where x = 0 of the data lies on the networks' first axis (the killer's dividing line)."
-        return float(-self.shift[0] / self.scale)
+    def internal_x_zero(self) -> float | Tensor:
+        "Where x = 0 of the data lies on the networks' first axis (the killer's dividing line); (members, 1) stacked."
+        x_zero = -self.shift[..., 0] / self.scale.reshape(self.shift[..., 0].shape)
+        return float(x_zero) if x_zero.ndim == 0 else x_zero
 
 # %% ../nbs/00_data.ipynb #737444ab
 class ShuffledBatches:
@@ -324,3 +331,24 @@ class GaussDataModule(L.LightningDataModule):
     # Validation and test compare against a whole split at once: one batch.
     def val_dataloader(self): return ShuffledBatches(self._on_device(self.val_points), len(self.val_points))
     def test_dataloader(self): return ShuffledBatches(self._on_device(self.test_points), len(self.test_points))
+
+class StackedBatches:
+    "Several members' batches, step by step, as one (members, batch, 2) tensor: a seed ensemble's data."
+    def __init__(self, loaders: Sequence[ShuffledBatches]): self.loaders = list(loaders)
+    def __len__(self) -> int: return len(self.loaders[0])
+    def __iter__(self): return (torch.stack(batches) for batches in zip(*self.loaders))
+
+class StackedDataModule(L.LightningDataModule):
+    "The data modules of a seed ensemble's members as one: each member its own split, batches and order."
+    def __init__(self, members: Sequence[GaussDataModule]):
+        super().__init__()
+        self.members = list(members)
+        stack = lambda split: torch.stack([getattr(member, split) for member in members])
+        self.train_points, self.val_points, self.test_points = map(stack, ("train_points", "val_points", "test_points"))
+
+    def _stacked(self, loader: str) -> StackedBatches:
+        for m in self.members: m.trainer = self.trainer  # each member's loader reads the device and epoch from it
+        return StackedBatches([getattr(m, loader)() for m in self.members])
+    def train_dataloader(self): return self._stacked("train_dataloader")
+    def val_dataloader(self): return self._stacked("val_dataloader")
+    def test_dataloader(self): return self._stacked("test_dataloader")

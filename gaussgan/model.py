@@ -18,11 +18,12 @@ from torch.profiler import record_function
 from .data import DataScaling
 from .errors import TrainingDiverged
 from .metrics import MetricContext, evaluate
+from .nets import MemberRandom
 
 # %% auto #0
 __all__ = ['KILLER_FORMULATIONS', 'BATCH_NORM_BATCHES', 'plain_training_step', 'critic_wasserstein_loss',
            'autograd_input_gradient', 'gradient_penalty', 'generator_loss', 'is_right_half', 'predictor_loss',
-           'ema_with_warm_up', 'weight_average', 'frozen', 'make_optimizers', 'GaussGan']
+           'ema_with_warm_up', 'weight_average', 'frozen', 'make_optimizers', 'GaussGan', 'SeedEnsemble']
 
 # %% ../nbs/04_model.ipynb #fd1af13b
 def plain_training_step(real: Tensor,                 # (batch, 2) real points
@@ -55,9 +56,9 @@ def plain_training_step(real: Tensor,                 # (batch, 2) real points
 def critic_wasserstein_loss(real_scores: Tensor, fake_scores: Tensor,
                             real_weights: Tensor | None = None, # per-point weights of the real term; None = uniform
                            ) -> Tensor:
-    "E[D(fake)] − E_w[D(real)]: the critic minimises it."
-    if real_weights is None: return fake_scores.mean() - real_scores.mean()
-    return fake_scores.mean() - (real_weights * real_scores).sum() / real_weights.sum().clamp_min(1e-12)
+    "E[D(fake)] − E_w[D(real)] over the last axis (the batch): the critic minimises it."
+    if real_weights is None: return fake_scores.mean(-1) - real_scores.mean(-1)
+    return fake_scores.mean(-1) - (real_weights * real_scores).sum(-1) / real_weights.sum(-1).clamp_min(1e-12)
 
 def autograd_input_gradient(critic: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     "∇ₓD(x) by autograd, kept differentiable (its parameter gradient is a double backward)."
@@ -67,27 +68,31 @@ def autograd_input_gradient(critic: Callable[[Tensor], Tensor], x: Tensor) -> Te
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
                      input_gradient: Callable[[Tensor], Tensor] | None = None, # x -> ∇ₓD(x); None: autograd
+                     alpha: Tensor | None = None, # (..., batch, 1) interpolation weights; None: uniform draws
                     ) -> Tensor:
     "E[(‖∇D(x̂)‖ − 1)²] on random interpolates x̂ between paired real and generated points."
-    alpha = torch.rand(real.shape[0], 1, device=real.device, dtype=real.dtype)
+    if alpha is None: alpha = torch.rand(*real.shape[:-1], 1, device=real.device, dtype=real.dtype)
     interpolates = alpha * real + (1 - alpha) * fake
     if input_gradient is None: grad = autograd_input_gradient(critic, interpolates)
     else: grad = input_gradient(interpolates)
-    return (grad.norm(dim=1) - 1).square().mean()
+    return (grad.norm(dim=-1) - 1).square().mean(-1)
 
 # %% ../nbs/04_model.ipynb #db9e6a14
 def generator_loss(fake_scores: Tensor, reward: Tensor | None = None, reward_weight: float = 0.0) -> Tensor:
     "−E[D(fake)], minus `reward_weight`·E[reward] when a reward is given."
-    loss = -fake_scores.mean()
-    return loss if reward is None else loss - reward_weight * reward.mean()
+    loss = -fake_scores.mean(-1)
+    return loss if reward is None else loss - reward_weight * reward.mean(-1)
 
-def is_right_half(points: Tensor, x_zero: float = 0.0) -> Tensor:
+def is_right_half(points: Tensor,
+                  x_zero: float | Tensor = 0.0, # a seed ensemble's: (members, 1), one per member
+                 ) -> Tensor:
     "1.0 where x > `x_zero` (where the data's x = 0 lies in these coordinates), else 0.0: the predictor's label."
-    return (points[:, 0] > x_zero).to(points.dtype)
+    return (points[..., 0] > x_zero).to(points.dtype)
 
-def predictor_loss(logits: Tensor, points: Tensor, x_zero: float = 0.0) -> Tensor:
-    "Binary cross-entropy of the predictor's logits against whether each point has x > 0 (in the data's units)."
-    return F.binary_cross_entropy_with_logits(logits, is_right_half(points, x_zero))
+def predictor_loss(logits: Tensor, points: Tensor, x_zero: float | Tensor = 0.0) -> Tensor:
+    "Binary cross-entropy, over the last axis, of the predictor's logits against whether each point has x > 0."
+    labels = is_right_half(points, x_zero)
+    return F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(-1)
 
 # %% ../nbs/04_model.ipynb #b7ba7aad
 KILLER_FORMULATIONS = ("weighted_critic", "reward")
@@ -155,6 +160,16 @@ class _Networks(L.LightningModule):
         if compile and self.input_gradient is not None: self.input_gradient = torch.compile(self.input_gradient)
 
     @property
+    def random(self):
+        "Where the networks draw their random numbers: torch's generator, or a seed ensemble's `MemberRandom`."
+        return self.generator.noise_source.random
+
+    def reseed(self, seed: int) -> None:
+        "Restart the random draws: torch's from `seed`, and a seed ensemble's members' each from its own seed."
+        torch.manual_seed(seed)
+        if isinstance(self.random, MemberRandom): self.random.restart()
+
+    @property
     def sampling_generator(self) -> nn.Module:
         "The generator that validation and sampling read: the weight average when there is one."
         return self.generator if self.averaged_generator is None else self.averaged_generator
@@ -203,6 +218,7 @@ class _TrainingStep(_Networks):
         "Zero, backpropagate and step the optimiser of `network`."
         optimizer = self.optimizer(network)
         optimizer.zero_grad(set_to_none=True)
+        if loss.ndim: loss = loss.sum()  # a seed ensemble's members: independent weights, each its own gradient
         if self._lightning_backward: self.manual_backward(loss)
         else: loss.backward()
         optimizer.step()
@@ -211,10 +227,12 @@ class _TrainingStep(_Networks):
         "`n_critic` critic updates, each against freshly generated points."
         with torch.no_grad():
             weights = self.predictor.probability_positive(real) if self.killer == "weighted_critic" else None
+        batch_size = real.shape[-2]
         for _ in range(self.n_critic):
-            with torch.no_grad(): fake = self._generate(len(real))
+            with torch.no_grad(): fake = self._generate(batch_size)
             wasserstein = critic_wasserstein_loss(self._score(real), self._score(fake), weights)
-            penalty = gradient_penalty(self.critic, real, fake, self.input_gradient)
+            alpha = self.random.uniform(batch_size, 1, device=real.device, dtype=real.dtype)
+            penalty = gradient_penalty(self.critic, real, fake, self.input_gradient, alpha=alpha)
             self.update("critic", wasserstein + self.grad_penalty * penalty)
         return {"critic_wasserstein": wasserstein, "gradient_penalty": penalty}
 
@@ -238,7 +256,7 @@ class _TrainingStep(_Networks):
         with record_function("gaussgan.critic_updates"): losses = self.critic_updates(real)
         if self.killer:
             with record_function("gaussgan.predictor_updates"): losses |= self.predictor_updates(real)
-        with record_function("gaussgan.generator_update"): losses |= self.generator_update(len(real))
+        with record_function("gaussgan.generator_update"): losses |= self.generator_update(real.shape[-2])
         self.record_losses(losses, batch_idx)
 
     def record_losses(self, losses: dict[str, Tensor], batch_idx: int) -> None:
@@ -252,10 +270,11 @@ class _TrainingStep(_Networks):
         epoch_end = batch_idx == self.trainer.num_training_batches - 1
         # Every step on a CPU; on an accelerator only where the values are read anyway (no extra wait per step).
         if values.device.type == "cpu" or log_now or epoch_end: self.check_finite(names, step)
+        across = (lambda v: v) if values.ndim == 1 else (lambda v: v.mean(-1))  # a seed ensemble's: the members' mean
         if self.logger is not None and log_now:
-            self.logger.log_metrics(dict(zip([f"{n}_step" for n in names], values.tolist())), step=step)
+            self.logger.log_metrics(dict(zip([f"{n}_step" for n in names], across(values).tolist())), step=step)
         if epoch_end:  # per-epoch means: to the logger now, before the epoch's checkpoint; and for the callbacks
-            means = dict(zip(names, (self._loss_sums / (batch_idx + 1)).tolist()))
+            means = dict(zip(names, across(self._loss_sums / (batch_idx + 1)).tolist()))
             if self.logger is not None: self.logger.log_metrics({**means, "epoch": self.current_epoch}, step=step)
             self.log_dict(means, on_step=False, on_epoch=True, batch_size=1, logger=False,
                           sync_dist=self.trainer.world_size > 1)  # several processes: the mean of theirs
@@ -265,9 +284,10 @@ class _TrainingStep(_Networks):
         window, self._unchecked = torch.stack(self._unchecked), []
         bad = ~torch.isfinite(window)
         if bad.any():
-            row, column = bad.nonzero()[0].tolist()
-            raise TrainingDiverged(epoch=self.current_epoch, step=step - len(window) + 1 + row, what=names[column],
-                                   value=window[row, column].item())
+            row, column, *member = bad.nonzero()[0].tolist()  # a seed ensemble's losses have a member axis
+            what = names[column] + (f" of seed {self.random.seeds[member[0]]}" if member else "")
+            raise TrainingDiverged(epoch=self.current_epoch, step=step - len(window) + 1 + row, what=what,
+                                   value=window[row, column, *member].item())
 
 # %% ../nbs/04_model.ipynb #68176bb4
 class GaussGan(_TrainingStep):
@@ -285,14 +305,18 @@ class GaussGan(_TrainingStep):
     def on_validation_epoch_start(self):
         if self.averaged_generator is not None: update_bn(BATCH_NORM_BATCHES, self.averaged_generator)
 
-    def validation_step(self, batch, batch_idx):
-        if self.metric_context is None or not self.metrics: return
+    def validation_points(self) -> Tensor:
+        "`validation_samples` generated points in the data's units; a NaN or infinite coordinate ends the run."
         points = self.data_scaling.to_data(self.sampling_generator(self.validation_samples))
         if not (finite := torch.isfinite(points)).all():
             last_step = (self.current_epoch + 1) * self.trainer.num_training_batches - 1
             raise TrainingDiverged(epoch=self.current_epoch, step=last_step, what="a generated point's coordinate",
                                    value=points[~finite][0].item())
-        values = evaluate(self.metrics, points=points, ctx=self.metric_context)
+        return points
+
+    def validation_step(self, batch, batch_idx):
+        if self.metric_context is None or not self.metrics: return
+        values = evaluate(self.metrics, points=self.validation_points(), ctx=self.metric_context)
         self.log_dict({f"val/{k}": float(v) for k, v in values.items()}, on_step=False, on_epoch=True,
                       batch_size=self.validation_samples,
                       sync_dist=self.trainer.world_size > 1)
@@ -310,3 +334,34 @@ class GaussGan(_TrainingStep):
         rng = checkpoint.get("gaussgan_rng", {})
         if "cpu" in rng: torch.set_rng_state(rng["cpu"])
         if "cuda" in rng and torch.cuda.is_available(): torch.cuda.set_rng_state_all(rng["cuda"])
+
+# %% ../nbs/04_model.ipynb #7fc048a0
+class SeedEnsemble(GaussGan):
+    "N GaussGans of different seeds as one: stacked networks; each member its own data, noise and metrics."
+    def __init__(self, *,
+                 metric_contexts: Sequence[MetricContext] = (), # each member's reference, in member order
+                 **gaussgan):  # `GaussGan`'s settings, its networks stacked and its `data_scaling` the members' stack
+        super().__init__(**gaussgan)
+        self.metric_contexts = list(metric_contexts)
+
+    @property
+    def seeds(self) -> list[int]: return self.random.seeds
+
+    def validation_step(self, batch, batch_idx):
+        if not self.metric_contexts or not self.metrics: return
+        per_member = [evaluate(self.metrics, points=points, ctx=context)
+                      for points, context in zip(self.validation_points(), self.metric_contexts)]
+        values = {}
+        for name in per_member[0]:
+            member_values = [float(values[name]) for values in per_member]
+            values |= {f"val/{name}": sum(member_values) / len(member_values),
+                       **{f"val/{name}/seed_{seed}": v for seed, v in zip(self.seeds, member_values)}}
+        self.log_dict(values, on_step=False, on_epoch=True, batch_size=self.validation_samples)
+
+    def on_save_checkpoint(self, checkpoint):
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["gaussgan_member_rng"] = self.random.state()
+
+    def on_load_checkpoint(self, checkpoint):
+        super().on_load_checkpoint(checkpoint)
+        self.random.load_state(checkpoint["gaussgan_member_rng"])

@@ -5,6 +5,8 @@
 # %% ../nbs/01_nets.ipynb #d54f6ee7
 from __future__ import annotations
 
+import contextlib
+import copy
 import importlib
 import math
 from collections.abc import Callable, Sequence
@@ -15,29 +17,41 @@ from torch import Tensor, nn
 from .errors import GaussGanError
 
 # %% auto #0
-__all__ = ['NOISE_SOURCES', 'NON_LINEARITIES', 'NoiseSource', 'ClassicalNormal', 'ClassicalUniform', 'classical_normal',
-           'classical_uniform', 'register_noise_source', 'registered_noise_sources', 'make_noise_source',
-           'make_activation', 'mlp', 'GaussianHeadGenerator', 'DirectGenerator', 'generator_types', 'make_generator',
-           'activation_derivative', 'Critic', 'Predictor']
+__all__ = ['NOISE_SOURCES', 'NON_LINEARITIES', 'TorchRandom', 'NoiseSource', 'ClassicalNormal', 'ClassicalUniform',
+           'classical_normal', 'classical_uniform', 'register_noise_source', 'registered_noise_sources',
+           'make_noise_source', 'make_activation', 'mlp', 'GaussianHeadGenerator', 'DirectGenerator', 'generator_types',
+           'make_generator', 'activation_derivative', 'Critic', 'Predictor', 'MemberRandom', 'StackedLinear',
+           'StackedBatchNorm1d', 'stack_networks']
 
 # %% ../nbs/01_nets.ipynb #842aed0e
+class TorchRandom:
+    "Random draws from torch's global generator: what the networks of one run draw from."
+    def normal(self, *shape: int, device=None, dtype=None) -> Tensor:
+        return torch.randn(*shape, device=device, dtype=dtype)
+    def uniform(self, *shape: int, device=None, dtype=None) -> Tensor:
+        return torch.rand(*shape, device=device, dtype=dtype)
+    def fork(self, device: torch.device):
+        "A block whose draws leave the random state as it was."
+        return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
+
 class NoiseSource(nn.Module):
     "Base of the noise sources: draws `(batch_size, z_dim)` latent vectors on its `device`."
     def __init__(self, z_dim: int):
         super().__init__()
         self.z_dim = z_dim
+        self.random = TorchRandom()  # a seed ensemble's `MemberRandom` replaces it
         self.register_buffer("_anchor", torch.empty(0), persistent=False)  # moves with the module
     @property
     def device(self) -> torch.device: return self._anchor.device
 
 class ClassicalNormal(NoiseSource):
     "Standard normal latent vectors."
-    def forward(self, batch_size: int) -> Tensor: return torch.randn(batch_size, self.z_dim, device=self.device)
+    def forward(self, batch_size: int) -> Tensor: return self.random.normal(batch_size, self.z_dim, device=self.device)
 
 class ClassicalUniform(NoiseSource):
     "Latent vectors uniform on [-1, 1]."
     def forward(self, batch_size: int) -> Tensor:
-        return torch.rand(batch_size, self.z_dim, device=self.device) * 2 - 1
+        return self.random.uniform(batch_size, self.z_dim, device=self.device) * 2 - 1
 
 # %% ../nbs/01_nets.ipynb #2c3b6992
 def classical_normal(z_dim: int, **options) -> NoiseSource: return ClassicalNormal(z_dim)
@@ -111,7 +125,8 @@ class GaussianHeadGenerator(nn.Module):
         features = self.body(self.noise_source(batch_size))
         mean, logvar = self.mean_head(features), self.logvar_head(features)
         std = torch.clamp(torch.exp(logvar / 2) * self.std_scale, min=self.min_std)
-        return mean + torch.randn_like(mean) * std
+        noise = self.noise_source.random.normal(*mean.shape[-2:], device=mean.device, dtype=mean.dtype)
+        return mean + noise * std
 
 class DirectGenerator(nn.Module):
     "Noise → MLP (BatchNorm) → coordinates, softly bounded to (-bound, bound)."
@@ -182,22 +197,20 @@ class Critic(nn.Module):
     def __init__(self, hidden: Sequence[int] = (256, 256), non_linearity: str = "LeakyReLU", in_dim: int = 2):
         super().__init__()
         self.net = mlp(in_dim, hidden, 1, non_linearity)
-        # A plain list (not registered again): the hidden layers with their activations' derivatives.
-        self._hidden = [(linear, activation, activation_derivative(activation))
-                        for linear, activation in zip(self.net[0:-1:2], self.net[1::2])]
 
     def forward(self, x: Tensor) -> Tensor: return self.net(x).squeeze(-1)
 
     def input_gradient(self, x: Tensor) -> Tensor:
         "∇ₓD(x) per point, (batch, in_dim), from the layers' Jacobians: differentiable by one ordinary backward."
-        derivatives, h = [], x
-        for linear, activation, derivative in self._hidden:
+        layers = list(self.net)  # read at each call, so a stacked copy's layers are the ones used
+        hidden, derivatives, h = list(zip(layers[0:-1:2], layers[1::2])), [], x
+        for linear, activation in hidden:
             pre = linear(h)
-            derivatives.append(derivative(pre))
+            derivatives.append(activation_derivative(activation)(pre))
             h = activation(pre)
-        grad = self.net[-1].weight                          # (1, width): ∂D/∂h of the last hidden layer
-        for (linear, _, _), d in zip(reversed(self._hidden), reversed(derivatives)):
-            grad = (grad * d) @ linear.weight               # chain rule, one layer back
+        grad = layers[-1].weight                            # (1, width): ∂D/∂h of the last hidden layer
+        for (linear, _), d in zip(reversed(hidden), reversed(derivatives)):
+            grad = (grad * d) @ linear.weight               # chain rule, one layer back (batched for a stack)
         return grad
 
 class Predictor(nn.Module):
@@ -209,3 +222,111 @@ class Predictor(nn.Module):
     def probability_positive(self, x: Tensor) -> Tensor:
         "P(x > 0) for each point."
         return torch.sigmoid(self(x))
+
+# %% ../nbs/01_nets.ipynb #6deca7cb
+class MemberRandom:
+    "Random draws of a seed ensemble: member i's from its own generator, in the order its run alone would draw."
+    def __init__(self,
+                 seeds: Sequence[int],         # each member's seed
+                 cpu_states: Sequence[Tensor], # each member's CPU random state where its run alone starts drawing
+                ):
+        self.seeds = list(seeds)
+        self.generators = {"cpu": [torch.Generator().set_state(state) for state in cpu_states]}
+
+    def __deepcopy__(self, memo): return self  # a weight average's copy draws from the same streams
+
+    def on(self, device) -> list[torch.Generator]:
+        "The members' generators on `device`; an accelerator's start from the seeds, as torch's own generator does."
+        key = str(torch.device(device or "cpu"))
+        if key not in self.generators:
+            self.generators[key] = [torch.Generator(key).manual_seed(seed) for seed in self.seeds]
+        return self.generators[key]
+
+    def normal(self, *shape: int, device=None, dtype=None) -> Tensor:
+        "(members, *shape) standard normal draws."
+        return torch.stack([torch.randn(*shape, generator=g, device=device, dtype=dtype) for g in self.on(device)])
+
+    def uniform(self, *shape: int, device=None, dtype=None) -> Tensor:
+        "(members, *shape) draws uniform on [0, 1)."
+        return torch.stack([torch.rand(*shape, generator=g, device=device, dtype=dtype) for g in self.on(device)])
+
+    def state(self) -> dict[str, list[Tensor]]:
+        "Every generator's state, by device: for checkpoints."
+        return {key: [g.get_state() for g in generators] for key, generators in self.generators.items()}
+
+    def load_state(self, state: dict[str, list[Tensor]]) -> None:
+        for key, states in state.items():
+            for generator, saved in zip(self.on(key), states): generator.set_state(saved)
+
+    def restart(self) -> None:
+        "Every member's generators back to its seed: what `torch.manual_seed(seed)` does to a run alone."
+        for generators in self.generators.values():
+            for generator, seed in zip(generators, self.seeds): generator.manual_seed(seed)
+
+    @contextlib.contextmanager
+    def fork(self, device: torch.device):
+        "A block whose draws leave the members' random states as they were."
+        saved = self.state()
+        try: yield
+        finally: self.load_state(saved)
+
+# %% ../nbs/01_nets.ipynb #2f3bb1f1
+class StackedLinear(nn.Module):
+    "N linear layers as one: (N, batch, in) → (N, batch, out) by one batched matmul."
+    def __init__(self,
+                 weight: Tensor, # (N, out, in): `nn.Linear`'s weights, stacked
+                 bias: Tensor,   # (N, out)
+                ):
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(weight), nn.Parameter(bias)
+
+    @classmethod
+    def stack(cls, layers: Sequence[nn.Linear]) -> StackedLinear:
+        "The stack of `layers` (copies of their weights)."
+        return cls(torch.stack([layer.weight.detach() for layer in layers]),
+                   torch.stack([layer.bias.detach() for layer in layers]))
+
+    def forward(self, x: Tensor) -> Tensor: return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.transpose(1, 2))
+
+class StackedBatchNorm1d(nn.BatchNorm1d):
+    "N `BatchNorm1d` layers as one: each member's batch normalised with its own statistics and running averages."
+    def __init__(self, members: int, num_features: int, **options):
+        super().__init__(members * num_features, **options)
+        self.members = members
+
+    @classmethod
+    def stack(cls, layers: Sequence[nn.BatchNorm1d]) -> StackedBatchNorm1d:
+        "The stack of `layers` (copies of their weights and running statistics)."
+        first = layers[0]
+        stacked = cls(len(layers), first.num_features, eps=first.eps, momentum=first.momentum)
+        with torch.no_grad():
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                getattr(stacked, name).copy_(torch.cat([getattr(layer, name) for layer in layers]))
+            stacked.num_batches_tracked.copy_(first.num_batches_tracked)
+        return stacked
+
+    def forward(self, x: Tensor) -> Tensor:  # (N, batch, width): the members side by side as N × width features
+        members, batch, width = x.shape
+        normalised = super().forward(x.transpose(0, 1).reshape(batch, members * width))
+        return normalised.reshape(batch, members, width).transpose(0, 1)
+
+# %% ../nbs/01_nets.ipynb #49b3e7cb
+def stack_networks(networks: Sequence[nn.Module], # the members' networks: one architecture, each its own weights
+                   random: MemberRandom | None = None, # the members' random draws (needed for a generator)
+                  ) -> nn.Module:
+    "One network computing all of `networks` on (N, batch, ·) inputs."
+    stacked = copy.deepcopy(networks[0])
+    for name, module in list(stacked.named_modules()):
+        layers = [network.get_submodule(name) for network in networks]
+        if isinstance(module, (ClassicalNormal, ClassicalUniform)): module.random = random
+        elif isinstance(module, NoiseSource):
+            raise GaussGanError(f"cannot stack a {type(module).__name__} noise source: a seed ensemble needs "
+                                "classical_normal, classical_uniform or direct; run other seeds one after another")
+        elif isinstance(module, (nn.Linear, nn.BatchNorm1d)):
+            stack = StackedLinear if isinstance(module, nn.Linear) else StackedBatchNorm1d
+            parent, _, child = name.rpartition(".")
+            setattr(stacked.get_submodule(parent), child, stack.stack(layers))
+        elif next(module.parameters(recurse=False), None) is not None:
+            raise GaussGanError(f"cannot stack {name or 'the network'} ({type(module).__name__}): only linear "
+                                "and BatchNorm layers have stacked forms")
+    return stacked

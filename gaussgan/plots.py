@@ -18,7 +18,7 @@ from matplotlib.patches import Rectangle
 from .data import UniformBox
 
 # %% auto #0
-__all__ = ['draw_target', 'plot_samples', 'plot_history', 'plot_evolution', 'save_run_plots']
+__all__ = ['draw_target', 'plot_samples', 'plot_history', 'plot_evolution', 'plot_seeds', 'save_run_plots']
 
 # %% ../nbs/07_plots.ipynb #f0181499
 def draw_target(target, ax, resolution: int = 200) -> None:
@@ -79,11 +79,35 @@ def plot_evolution(snapshots: dict[int, np.ndarray], # epoch -> generated points
     return fig
 
 # %% ../nbs/07_plots.ipynb #4676739d
+def plot_seeds(samples,                 # (seeds, n, 2): each seed's generated points
+               titles: list[str],       # one per seed, e.g. its seed and a metric
+               target=None, columns: int = 5, fig: Figure | None = None) -> Figure:
+    "One panel per seed of generated points over the target, `columns` to a row."
+    rows, columns = math.ceil(len(samples) / columns), min(columns, len(samples))
+    fig = fig or plt.figure(layout="constrained")  # a pyplot figure, so a notebook shows it
+    fig.set_size_inches(3.2 * columns, 3.3 * rows)
+    for i, (points, title) in enumerate(zip(samples, titles)):
+        ax = fig.add_subplot(rows, columns, i + 1)
+        plot_samples(points, target, ax=ax, title=title, max_points=1000)
+        ax.set(xlabel=None, ylabel=None)
+    return fig
+
+# %% ../nbs/07_plots.ipynb #77c2175d
+def _save_seed_plots(folder: Path, samples, titles: list[str], target, history: list[dict]) -> list[Path]:
+    "seeds.png (each seed's samples) and history.png (the seeds' mean values by epoch)."
+    paths = [folder / "seeds.png", folder / "history.png"]
+    plot_seeds(samples, titles, target, fig=Figure(layout="constrained")).savefig(paths[0], dpi=100)
+    means = [{k: v for k, v in row.items() if "/seed_" not in k} for row in history]
+    plot_history(means, fig=Figure(layout="constrained")).savefig(paths[1], dpi=110)
+    return paths
+
 def save_run_plots(folder, samples, reference, target, history: list[dict],
                    snapshots: dict[int, np.ndarray] | None = None, # epoch -> points, for evolution.png
+                   titles: list[str] | None = None, # a seed ensemble's panel titles, one per seed
                   ) -> list[Path]:
     "Write samples.png (generated beside held-out real points), history.png and evolution.png into `folder`."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    if np.ndim(samples) == 3: return _save_seed_plots(folder, samples, titles, target, history)
     fig = Figure(figsize=(10, 5), layout="constrained")
     generated_ax, real_ax = fig.subplots(1, 2, sharex=True, sharey=True)
     plot_samples(reference, target, ax=real_ax, title="held-out real points")

@@ -29,7 +29,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from .config import Config, ConfigError, check_keys, mlflow_destination, read_yaml
 from .errors import GaussGanError, TrainingDiverged
 from .metrics import METRICS
-from .train import convergence_metric, make_logger, train
+from .train import convergence_metric, make_logger, stackable_generators, train
 
 # %% auto #0
 __all__ = ['SweepError', 'search_space', 'load_search_space', 'TrialReporter', 'suggest', 'run_trial', 'open_study',
@@ -47,6 +47,20 @@ def _checked(base: Config, key: str, value, source: str) -> None:
     "A `SweepError` naming the key when `value` would not make a valid config over `base`."
     try: Config(**{**dataclasses.asdict(base), key: value})
     except ConfigError as e: raise SweepError(f"{source}: {key}: {value!r} would not be a valid run: {e}") from None
+
+def _possible(key: str, space: dict[str, BaseDistribution], base: Config) -> list:
+    "The values a trial may give `key`: its choices, its range's ends, or the base's value."
+    if key not in space: return [getattr(base, key)]
+    proposed = space[key]
+    return list(proposed.choices) if isinstance(proposed, CategoricalDistribution) else [proposed.low, proposed.high]
+
+def _check_trials_are_runs(space: dict[str, BaseDistribution], base: Config, source: str) -> None:
+    "A trial is one run: several seeds only as one ensemble, of a generator whose seeds stack."
+    most = max(int(seeds) for seeds in _possible("seeds", space, base))
+    unstackable = [g for g in _possible("generator_type", space, base) if g not in stackable_generators()]
+    if most > 1 and unstackable:
+        raise SweepError(f"{source}: seeds {most} of a {unstackable[0]} generator would be {most} runs, and a trial "
+                         f"is one run; seeds above 1 need generator_type {', '.join(stackable_generators())}")
 
 def _range(key: str, spec: dict, base: Config, source: str) -> BaseDistribution:
     unknown = set(spec) - {"low", "high", "log", "step"}
@@ -91,6 +105,7 @@ def search_space(values: dict,            # config key -> {low, high[, log | ste
         else:
             raise SweepError(f"{source}: {key}: give a range {{low: …, high: …}} or a list of choices, "
                              f"got {spec!r}")
+    _check_trials_are_runs(space, base, source)
     return space
 
 def load_search_space(path: str | Path, base: Config) -> dict[str, BaseDistribution]:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
+import pandas as pd
 import torch
 import yaml
 from filelock import FileLock
@@ -34,21 +35,25 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.profilers import PyTorchProfiler
 from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.utilities import rank_zero_only
+from matplotlib.figure import Figure
 
 from .config import Config, mlflow_destination
-from .data import DataScaling, GaussDataModule, GaussianMixture, load_points, make_target, split_points
+from .data import (DataScaling, GaussDataModule, GaussianMixture, StackedDataModule, load_points, make_target,
+                           split_points)
 from .errors import GaussGanError, TrainingDiverged
 from .metrics import METRICS, MetricContext, available_metrics, mode_coverage, update_best
-from .model import GaussGan
-from .nets import Critic, Predictor, make_generator
-from .plots import save_run_plots
+from .model import GaussGan, SeedEnsemble
+from .nets import Critic, MemberRandom, Predictor, make_generator, stack_networks
+from .plots import plot_seeds, save_run_plots
 
 # %% auto #0
 __all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'make_metric_context', 'describe_reference', 'build_model',
-           'metric_options', 'CheckpointedMLFlowLogger', 'run_folder', 'make_logger', 'ConvergenceTracker',
-           'convergence_metric', 'convergence_callbacks', 'MetricHistory', 'SampleSnapshots', 'read_snapshots',
-           'make_profiler', 'CpuThreads', 'cpu_threads', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint',
-           'run_config', 'check_run_can_start', 'TrainResult', 'RunInterrupted', 'train', 'finish_run', 'load_model']
+           'model_settings', 'metric_options', 'stackable_generators', 'member_seeds', 'build_run',
+           'CheckpointedMLFlowLogger', 'run_folder', 'make_logger', 'ConvergenceTracker', 'convergence_metric',
+           'convergence_callbacks', 'MetricHistory', 'SampleSnapshots', 'read_snapshots', 'make_profiler', 'CpuThreads',
+           'cpu_threads', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config',
+           'check_run_can_start', 'TrainResult', 'RunInterrupted', 'train', 'seed_table', 'runs_seed_table',
+           'seed_statistics', 'finish_run', 'load_model', 'SeedRuns', 'train_one_after_another']
 
 # %% ../nbs/06_train.ipynb #39734bf8
 def _named_target(config: Config):
@@ -92,17 +97,55 @@ def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
     critic = Critic(hidden=config.critic_widths, non_linearity=config.non_linearity)
     predictor = Predictor(hidden=config.predictor_widths, non_linearity=config.non_linearity) if config.killer else None
     return GaussGan(generator=generator, critic=critic, predictor=predictor,
-                    metric_context=make_metric_context(config, target, points), metrics=config.metrics,
-                    n_critic=config.n_critic, n_predictor=config.n_predictor, grad_penalty=config.grad_penalty,
-                    learning_rate=config.learning_rate, killer=config.killer_formulation if config.killer else None,
-                    reward_weight=config.reward_weight, validation_samples=config.validation_samples,
-                    generator_ema=config.generator_ema, compile=config.compile, config=dataclasses.asdict(config),
-                    data_scaling=DataScaling.fit(split_points(points, seed=config.seed)[0]))
+                    metric_context=make_metric_context(config, target, points),
+                    data_scaling=DataScaling.fit(split_points(points, seed=config.seed)[0]), **model_settings(config))
+
+def model_settings(config: Config) -> dict:
+    "`GaussGan`'s settings from `config`, besides its networks, reference and data scaling."
+    return dict(metrics=config.metrics, n_critic=config.n_critic, n_predictor=config.n_predictor,
+                grad_penalty=config.grad_penalty, learning_rate=config.learning_rate,
+                killer=config.killer_formulation if config.killer else None, reward_weight=config.reward_weight,
+                validation_samples=config.validation_samples, generator_ema=config.generator_ema,
+                compile=config.compile, config=dataclasses.asdict(config))
 
 def metric_options(config: Config) -> dict:
     "The metric settings of `config`, as `MetricContext` takes them."
     return dict(mmd_gamma=config.mmd_gamma, mmd_bandwidths=config.mmd_bandwidths,
                 kl_estimator=config.kl_estimator, wasserstein_method=config.wasserstein_method)
+
+# %% ../nbs/06_train.ipynb #95927a0a
+def stackable_generators() -> tuple[str, ...]:
+    "The generator types whose seeds train together as one ensemble; the others' seeds run one after another."
+    return ("classical_normal", "classical_uniform", "direct")  # no trained weights in their noise sources
+
+def member_seeds(config: Config) -> list[int]:
+    "The seeds a run of `config.seeds` seeds trains: seed, seed + 1, …"
+    return list(range(config.seed, config.seed + config.seeds))
+
+def build_run(config: Config) -> tuple:
+    "The target, the model and the data module of a run: one seed's `GaussGan`, or a `SeedEnsemble` of `seeds`."
+    if config.seeds == 1:
+        L.seed_everything(config.seed, verbose=False)
+        target, points = build_target_and_points(config)
+        model = build_model(config, target=target, points=points)
+        data = GaussDataModule(model.data_scaling.to_internal(points), batch_size=config.batch_size, seed=config.seed)
+        return target, model, data
+    if config.generator_type not in stackable_generators():
+        raise GaussGanError(f"seeds {config.seeds}: a {config.generator_type} generator cannot be stacked; allowed "
+                            f"for a seed ensemble: {', '.join(stackable_generators())} (train runs others one by one)")
+    members, states = [], []
+    for seed in member_seeds(config):
+        members.append(build_run(dataclasses.replace(config, seed=seed, seeds=1)))
+        states.append(torch.get_rng_state())  # where this seed's run alone starts drawing
+    models = [model for _, model, _ in members]
+    random = MemberRandom(member_seeds(config), cpu_states=states)
+    stack = lambda name: stack_networks([getattr(model, name) for model in models], random=random)
+    ensemble = SeedEnsemble(generator=stack("generator"), critic=stack("critic"),
+                            predictor=stack("predictor") if config.killer else None,
+                            metric_contexts=[model.metric_context for model in models],
+                            data_scaling=DataScaling.stack([model.data_scaling for model in models]),
+                            **model_settings(config))
+    return members[0][0], ensemble, StackedDataModule([data for _, _, data in members])
 
 # %% ../nbs/06_train.ipynb #e26a9781
 class CheckpointedMLFlowLogger(MLFlowLogger):
@@ -234,7 +277,7 @@ class SampleSnapshots(Callback):
     def __init__(self, folder: Path, every: int, n: int): self.folder, self.every, self.n = Path(folder), every, n
     def on_train_epoch_end(self, trainer, pl_module):
         if self.every == 0 or (trainer.current_epoch + 1) % self.every: return
-        with torch.random.fork_rng(devices=[]):  # the draws leave the run's random state as it was
+        with pl_module.random.fork(pl_module.device):  # the draws leave the run's random state as it was
             points = pl_module.sample(self.n).numpy()
         self.folder.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(self.folder / f"epoch_{trainer.current_epoch:04d}.npz", points=points)
@@ -396,6 +439,7 @@ class TrainResult:
     reference: str            # what the metrics compared the generator with, in words
     stopped_early: dict | None # when early stopping ended the run: its metric, patience, best epoch and value
     profile_trace: Path | None = None # the Chrome trace written when `profile` is set
+    seeds: pd.DataFrame | None = None # a seed ensemble's final metrics and coverage, one row per seed (`seed_table`)
 
 # %% ../nbs/06_train.ipynb #e4658600
 _LIGHTNING_NOISE = (r".*does not have many workers.*", r".*Checkpoint directory .* exists and is not empty.*",
@@ -435,16 +479,20 @@ def _strategy(config: Config):
 def train(config: Config,
           callbacks: Sequence[Callback] = (), # extra Lightning callbacks (timers, probes) added to the run's own
           resume: str | Path | None = None,   # continue this run (id, folder or checkpoint) in its MLflow run
-         ) -> TrainResult | None:
+          seeds: int | None = None,           # shorthand for `config.seeds`: train seed, seed + 1, … together
+         ) -> TrainResult | SeedRuns | None:
     "Train the model `config` describes, logging to MLflow and writing the run folder; or continue a run."
+    if seeds is not None: config = dataclasses.replace(config, seeds=seeds)
+    if config.seeds > 1 and config.generator_type not in stackable_generators():
+        if resume is not None:
+            raise GaussGanError(f"resume: a {config.generator_type} generator's seeds are separate runs; resume each "
+                                "by its run id with seeds 1")
+        return train_one_after_another(config, callbacks=callbacks)
     checkpoint = None if resume is None else find_checkpoint(resume, config.output_dir)
     state = None if checkpoint is None else read_checkpoint(checkpoint)
     if checkpoint is not None: _check_resumable(checkpoint, state, config)
     check_run_can_start(config)
-    L.seed_everything(config.seed, verbose=False)
-    target, points = build_target_and_points(config)
-    model = build_model(config, target=target, points=points)
-    datamodule = GaussDataModule(model.data_scaling.to_internal(points), batch_size=config.batch_size, seed=config.seed)
+    target, model, datamodule = build_run(config)
     if config.strategy == "ddp" and not _first_process():  # another process: it trains; the first logs and writes
         return _train_share(config, model=model, datamodule=datamodule, checkpoint=checkpoint, callbacks=callbacks)
     logger = make_logger(config, run_id=state.get("gaussgan_run_id") if state else None)
@@ -513,17 +561,55 @@ def _early_stop(config: Config, stopper: EarlyStopping, best: dict) -> dict | No
             "stopped_after_epoch": stopper.stopped_epoch, "best_epoch": epoch, "best_value": value}
 
 # %% ../nbs/06_train.ipynb #65ba61f8
+def _coverage(samples: np.ndarray, target) -> dict | None:
+    "Mode coverage of one seed's `samples` (a mixture target's), else None."
+    return mode_coverage(torch.from_numpy(samples), target.means) if isinstance(target, GaussianMixture) else None
+
+def seed_table(metrics: dict[str, float], # a history row: `val/<metric>/seed_<seed>` values (a seed ensemble's)
+               *, seeds: Sequence[int],
+               samples: np.ndarray,       # (seeds, n, 2): each seed's final samples
+               target) -> pd.DataFrame:
+    "One row per seed: its final validation metrics, and its samples' mode coverage and share with x > 0."
+    rows = {}
+    for seed, points in zip(seeds, samples):
+        row = {k.removeprefix("val/").removesuffix(f"/seed_{seed}"): v for k, v in metrics.items()
+               if k.startswith("val/") and k.endswith(f"/seed_{seed}")}
+        if (coverage := _coverage(points, target)) is not None: row["within_3"] = coverage["within"]
+        rows[seed] = {**row, "positive_fraction": float((points[:, 0] > 0).mean())}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("seed")
+
+def runs_seed_table(runs: Sequence[TrainResult], *, seeds: Sequence[int], target) -> pd.DataFrame:
+    "`seed_table` of separate runs, one per seed (in `seeds` order)."
+    last = {f"val/{k}/seed_{seed}": v for seed, run in zip(seeds, runs) for k, v in run.metrics.items()}
+    return seed_table(last, seeds=seeds, samples=np.stack([run.samples for run in runs]), target=target)
+
+def seed_statistics(table: pd.DataFrame) -> pd.DataFrame:
+    "Each column's mean and standard deviation over the seeds (the sample deviation, n − 1)."
+    return table.agg(["mean", "std"])
+
+def _seed_titles(table: pd.DataFrame, metric: str) -> list[str]:
+    return [f"seed {seed}" + (f": {metric} {row[metric]:.3f}" if metric in row else "")
+            for seed, row in table.iterrows()]
+
+# %% ../nbs/06_train.ipynb #fc418815
 def _write_outputs(run_dir: Path, config: Config, samples: np.ndarray, summary: dict) -> None:
     np.savez(run_dir / "samples.npz", points=samples)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
 
-def _log_outputs(logger: MLFlowLogger, config: Config, run_dir: Path, samples: np.ndarray,
-                 coverage: dict | None) -> None:
-    if coverage is not None:
-        shares = {f"final/mode_{i}_share": s for i, s in enumerate(coverage["shares"])}
-        logger.log_metrics({"final/within_3": coverage["within"], **shares,
-                            "final/positive_fraction": float((samples[:, 0] > 0).mean())})
+def _final_metrics(samples: np.ndarray, coverage: dict | None, seeds: pd.DataFrame | None) -> dict[str, float]:
+    "What the final samples score, for MLflow: one run's coverage, or a seed ensemble's mean and per-seed values."
+    if seeds is not None:
+        columns = [c for c in ("within_3", "positive_fraction") if c in seeds]
+        return {**{f"final/{c}": float(seeds[c].mean()) for c in columns},
+                **{f"final/{c}/seed_{seed}": float(v) for c in columns for seed, v in seeds[c].items()}}
+    if coverage is None: return {}
+    shares = {f"final/mode_{i}_share": share for i, share in enumerate(coverage["shares"])}
+    return {"final/within_3": coverage["within"], **shares,
+            "final/positive_fraction": float((samples[:, 0] > 0).mean())}
+
+def _log_outputs(logger: MLFlowLogger, config: Config, run_dir: Path, final: dict[str, float]) -> None:
+    if final: logger.log_metrics(final)
     if run_dir == Path(config.output_dir).resolve() / logger.run_id:  # not the artifact folder: upload all of it
         logger.experiment.log_artifacts(logger.run_id, str(run_dir))
     logger.experiment.set_tag(logger.run_id, "run_dir", str(run_dir))
@@ -534,25 +620,31 @@ def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussData
                checkpoints: tuple[ModelCheckpoint, ModelCheckpoint], # the best and the last
                best: dict, history: list[dict], stopped_early: dict | None) -> TrainResult:
     "Draw the final samples, write them with the config, summary and plots, and log them to MLflow."
-    torch.manual_seed(config.seed)
+    model.reseed(config.seed)  # a seed ensemble's members: each from its own seed, as each run alone
+    ensemble = isinstance(model, SeedEnsemble)
     samples = model.sample(config.final_samples).numpy()
-    coverage = mode_coverage(torch.from_numpy(samples), target.means) if isinstance(target, GaussianMixture) else None
-    metrics = {k.removeprefix("val/"): v for k, v in (history[-1] if history else {}).items() if k.startswith("val/")}
-    reference = describe_reference(config, model.metric_context)
+    last = history[-1] if history else {}
+    metrics = {k.removeprefix("val/"): v for k, v in last.items() if k.startswith("val/") and "/seed_" not in k}
+    seeds = seed_table(last, seeds=model.seeds, samples=samples, target=target) if ensemble else None
+    coverage = None if ensemble else _coverage(samples, target)
+    reference = describe_reference(config, model.metric_contexts[0] if ensemble else model.metric_context)
     summary = {"metrics": metrics, "best": {k: {"value": v, "epoch": e} for k, (v, e) in best.items()},
                "coverage": coverage, "reference": reference, "stopped_early": stopped_early, "history": history}
+    if ensemble: summary["seeds"] = seeds.reset_index().to_dict(orient="records")
     _write_outputs(run_dir, config, samples, summary)
+    if ensemble: seeds.to_csv(run_dir / "seeds.csv")
     held_out = model.data_scaling.to_data(datamodule.val_points).numpy()
+    titles = None if seeds is None else _seed_titles(seeds, convergence_metric(config))
     plots = save_run_plots(run_dir / "plots", samples=samples, reference=held_out, target=target,
-                           history=history, snapshots=read_snapshots(run_dir / "samples"))
-    _log_outputs(logger, config, run_dir, samples, coverage)
+                           history=history, snapshots=read_snapshots(run_dir / "samples"), titles=titles)
+    _log_outputs(logger, config, run_dir, _final_metrics(samples, coverage, seeds))
     traces = sorted((run_dir / "profile").glob("*.pt.trace.json"))
     uri, experiment = mlflow_destination(config)
     return TrainResult(run_id=logger.run_id, tracking_uri=uri, experiment_name=experiment,
                        run_dir=run_dir, checkpoint=Path(checkpoints[1].best_model_path),
                        best_checkpoint=Path(checkpoints[0].best_model_path), best=best, plots=plots, samples=samples,
                        metrics=metrics, coverage=coverage, history=history, model=model, reference=reference,
-                       stopped_early=stopped_early, profile_trace=traces[0] if traces else None)
+                       stopped_early=stopped_early, profile_trace=traces[0] if traces else None, seeds=seeds)
 
 # %% ../nbs/06_train.ipynb #5e87412d
 def load_model(run: str | Path,              # a run id, a run folder or a checkpoint file
@@ -561,8 +653,31 @@ def load_model(run: str | Path,              # a run id, a run folder or a check
               ) -> GaussGan:
     "The trained `GaussGan` of a run written by `train`, ready to `sample`."
     state = read_checkpoint(find_checkpoint(run, output_dir, checkpoint))
-    config = Config(**state["gaussgan_config"])
-    target, points = build_target_and_points(config)
-    model = build_model(config, target=target, points=points)
+    model = build_run(Config(**state["gaussgan_config"]))[1]
     model.load_state_dict(state["state_dict"])
     return model
+
+# %% ../nbs/06_train.ipynb #94f9fd14
+@dataclass
+class SeedRuns:
+    "The seeds of a generator that cannot be stacked, trained one after another: their runs and their table."
+    runs: list[TrainResult]   # one run per seed
+    seeds: pd.DataFrame       # final metrics and coverage, one row per seed (`seed_table`)
+    folder: Path              # seeds.csv and seeds.png
+    group: str                # the value of the MLflow tag `gaussgan.seed_group` every run carries
+
+def train_one_after_another(config: Config, callbacks: Sequence[Callback] = ()) -> SeedRuns:
+    "Train `config.seeds` seeds one at a time, each its own run; then write their table and figure."
+    group = f"seeds-{config.seed}-{config.seed + config.seeds - 1}-{time.strftime('%Y%m%d-%H%M%S')}"
+    runs = [train(dataclasses.replace(config, seed=seed, seeds=1, tags=[*config.tags, f"gaussgan.seed_group={group}"]),
+                  callbacks=callbacks) for seed in member_seeds(config)]
+    target = build_target_and_points(config)[0]
+    table = runs_seed_table(runs, seeds=member_seeds(config), target=target)
+    samples = np.stack([run.samples for run in runs])
+    folder = Path(config.output_dir).resolve() / "seed_groups" / group
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / "seeds.csv")
+    figure = plot_seeds(samples, _seed_titles(table, convergence_metric(config)), target,
+                        fig=Figure(layout="constrained"))
+    figure.savefig(folder / "seeds.png", dpi=100)
+    return SeedRuns(runs=runs, seeds=table, folder=folder, group=group)

@@ -96,6 +96,8 @@ def _write_bad_files(folder: Path):
 
 BAD_INPUTS = [
     (["--max-epochs", "0"], "max_epochs must be a positive integer, got 0"),
+    (["--seeds", "0"], "seeds must be a positive integer, got 0"),
+    (["--seeds", "2", "--strategy", "ddp"], "seeds 2 cannot train with strategy ddp"),
     (["--max-epochs", "ten"], "max_epochs must be an integer, got 'ten'"),
     (["--learning-rate", "-1"], "learning_rate must be a positive number"),
     (["--generator-type", "quantum_magic"], "generator_type 'quantum_magic' is not allowed; allowed: classical_normal"),
