@@ -336,11 +336,11 @@ def metric_times(earlier_reference_size: int = 20_000, min_run_time: float = 0.5
     points = target.sample(500, seed=1) * 1.05
     ours = MetricContext.for_target(target, seed=0)
     suite = lambda names: evaluate(names, points=points, ctx=ours)
-    suite(list(METRICS))  # the first call fills the reference-only caches, as epoch 1 does
     earlier = earlier_metrics(points, target, target.sample(earlier_reference_size, seed=0))
+    suite(list(earlier))  # the first call fills the reference-only caches, as epoch 1 does
     rows = [{"metric": name, "ours_ms": 1e3 * seconds_per_call(lambda: suite([name]), min_run_time),
-             "earlier_ms": 1e3 * seconds_per_call(earlier[name], min_run_time)} for name in METRICS]
-    whole = 1e3 * seconds_per_call(lambda: suite(list(METRICS)), min_run_time)
+             "earlier_ms": 1e3 * seconds_per_call(earlier[name], min_run_time)} for name in earlier]
+    whole = 1e3 * seconds_per_call(lambda: suite(list(earlier)), min_run_time)  # the six both systems have
     rows.append({"metric": "whole suite", "ours_ms": whole, "earlier_ms": sum(r["earlier_ms"] for r in rows)})
     table = pd.DataFrame(rows).set_index("metric")
     return table.assign(speed_up=table["earlier_ms"] / table["ours_ms"]).round(3)

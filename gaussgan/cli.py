@@ -187,7 +187,7 @@ def format_seed_runs(result,                      # what `train` returned for se
 def _coverage_lines(samples, coverage: dict | None) -> list[str]:
     if coverage is None: return []
     n, shares = len(samples), " / ".join(f"{s:.1%}" for s in coverage["shares"])
-    return [f"Mode coverage of {n} samples: {coverage['within']:.1%} within distance 3 of a mode; "
+    return [f"Mode coverage of {n} samples: {coverage['within']:.1%} within 3σ of a mode; "
             f"shares of those: {shares}", f"  x > 0: {(samples[:, 0] > 0).mean():.1%}"]
 
 # %% ../nbs/10_cli.ipynb #5c08077c
@@ -246,7 +246,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"{which} against {describe_reference(config, context)}:")
         for name, value in values.items(): print(f"  {name:32} {value: .4f}")
         target = context.target
-        coverage = mode_coverage(points, target.means) if isinstance(target, GaussianMixture) else None
+        coverage = (mode_coverage(points, target.means, covs=target.covs) if isinstance(target, GaussianMixture)
+                    else None)
         for line in _coverage_lines(points.numpy(), coverage): print(line)
     return 0
 

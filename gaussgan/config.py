@@ -40,12 +40,19 @@ def setting(default,          # the value a run gets when nothing sets it
 class Config:
     "Every setting of a GaussGAN run, checked when it is made."
     target: str | None = setting(None, "the distribution to learn: two_gaussians (unit Gaussians at (±5, 5)), "
-                                 "uniform (the box [-10, 10]²) or mixture (mixture_* below); omitted: "
-                                 "two_gaussians, or with a data_file none (the metrics then compare with "
-                                 "held-out points of the file)", group="Target and data")
+                                 "uniform (the box [-10, 10]²), mixture (mixture_* below), ring or grid (the "
+                                 "mode-collapse benchmarks, ring_* and grid_* below); omitted: two_gaussians, or "
+                                 "with a data_file none (the metrics then compare with held-out points of the file)",
+                                 group="Target and data")
     mixture_means: list | None = setting(None, "mixture: K×2 component means")
     mixture_covs: list | None = setting(None, "mixture: K×2×2 covariances")
     mixture_weights: list | None = setting(None, "mixture: K weights (equal when omitted)")
+    ring_modes: int = setting(8, "ring: Gaussians with means on the circle, at angles 2πk/ring_modes")
+    ring_radius: float = setting(1.0, "ring: the circle's radius")
+    grid_side: int = setting(5, "grid: Gaussians per row and per column (grid_side² in all)")
+    grid_spacing: float = setting(2.0, "grid: distance between neighbouring means")
+    mode_std: float | None = setting(None, "ring and grid: each Gaussian's standard deviation; omitted: the "
+                                     "benchmarks' own, 0.01 for ring and 0.05 for grid")
     dataset_size: int = setting(20_000, "points sampled from the target, split 80/10/10 into train/validation/test")
     data_file: str | None = setting(None, "train on the 2-D points of a .npy, .npz or .csv file instead")
     allow_pickle: bool = setting(False, "let data_file be an earlier-system pickle (runs code: trusted files only)")
@@ -88,7 +95,8 @@ class Config:
     reward_weight: float = setting(100.0, "β, the weight of the reward killer's reward term")
 
     metrics: list[str] = setting(["IsPositive", "LogLikelihood", "KLDivergence", "WassersteinDistance", "MMD",
-                                  "MMDMultiScale"], "validation metrics computed every validation (all six)",
+                                  "MMDMultiScale", "HighQuality"], "validation metrics computed every validation "
+                                 "(all of them; those a target cannot have are left out)",
                                  group="Metrics and convergence")
     validation_samples: int = setting(500, "generated points scored at each validation")
     reference_samples: int = setting(2000, "points of the target's reference sample every metric compares with")
@@ -207,9 +215,10 @@ PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 
 _POSITIVE_INTS = ("z_dim", "quantum_qubits", "quantum_layers", "quantum_observables", "quantum_shots", "n_critic",
                   "n_predictor", "max_epochs", "batch_size", "dataset_size", "reference_samples", "final_samples",
-                  "validation_every", "convergence_patience", "log_every_n_steps", "num_nodes", "seeds")
+                  "validation_every", "convergence_patience", "log_every_n_steps", "num_nodes", "seeds",
+                  "ring_modes", "grid_side")
 _NON_NEGATIVE = ("grad_penalty", "reward_weight", "min_std", "convergence_min_delta", "sample_every_n_epochs")
-_POSITIVE = ("learning_rate", "std_scale", "direct_bound", "mmd_gamma")
+_POSITIVE = ("learning_rate", "std_scale", "direct_bound", "mmd_gamma", "ring_radius", "grid_spacing")
 def _choices() -> dict[str, tuple[str, ...]]:
     "The values each choice allows, from the parts that define them (imported here, not when the module loads)."
     from gaussgan.data import TARGET_TYPES
@@ -274,6 +283,8 @@ def _check_combinations(c: Config) -> None:
         from gaussgan.data import make_target
         make_target(c.target, mixture_means=c.mixture_means, mixture_covs=c.mixture_covs,
                     mixture_weights=c.mixture_weights)
+    if c.mode_std is not None and not (c.mode_std > 0 and math.isfinite(c.mode_std)):
+        raise ConfigError(f"config: mode_std must be a positive number or omitted, got {c.mode_std}")
 
 def _validate(c: Config) -> None:
     "Raise a `ConfigError` for the first value that is out of range."

@@ -20,8 +20,8 @@ from .errors import GaussGanError
 
 # %% auto #0
 __all__ = ['TARGET_TYPES', 'POINT_FILE_TYPES', 'DataError', 'GaussianMixture', 'UniformBox', 'two_gaussians', 'uniform',
-           'make_target', 'validate_points', 'load_points', 'split_points', 'DataScaling', 'ShuffledBatches',
-           'GaussDataModule', 'StackedBatches', 'StackedDataModule']
+           'make_target', 'ring', 'grid', 'validate_points', 'load_points', 'split_points', 'DataScaling',
+           'ShuffledBatches', 'GaussDataModule', 'StackedBatches', 'StackedDataModule']
 
 # %% ../nbs/00_data.ipynb #cdcb2cdf
 class DataError(GaussGanError):
@@ -136,16 +136,19 @@ def uniform() -> UniformBox:
     "Uniform on the box [-10, 10]²."
     return UniformBox(low=[-10., -10.], high=[10., 10.])
 
-TARGET_TYPES = ("two_gaussians", "uniform", "mixture")
+TARGET_TYPES = ("two_gaussians", "uniform", "mixture", "ring", "grid")
 
 def make_target(name: str,                    # one of `TARGET_TYPES`
                 mixture_means=None,           # mixture only: (K, 2) means
                 mixture_covs=None,            # mixture only: (K, 2, 2) covariances
                 mixture_weights=None,         # mixture only: (K,) weights, equal when omitted
+                layout: dict | None = None,   # ring or grid only: its settings (`ring`'s or `grid`'s keywords)
                ) -> GaussianMixture | UniformBox:
     "The target called `name`."
     if name == "two_gaussians": return two_gaussians()
     if name == "uniform": return uniform()
+    if name == "ring": return ring(**(layout or {}))
+    if name == "grid": return grid(**(layout or {}))
     if name == "mixture":
         if mixture_means is None or mixture_covs is None:
             raise DataError("target mixture needs mixture_means (K×2) and mixture_covs (K×2×2)")
@@ -155,6 +158,26 @@ def make_target(name: str,                    # one of `TARGET_TYPES`
             raise DataError(f"mixture_means must be K×2 (K 2-D points), got shape {shape}")
         return GaussianMixture(mixture_means, mixture_covs, mixture_weights)
     raise DataError(f"unknown target {name!r}; allowed: {', '.join(TARGET_TYPES)}")
+
+def _equal_isotropic(means: np.ndarray, std: float, owner: str) -> GaussianMixture:
+    if not std > 0: raise DataError(f"{owner}: the modes' standard deviation must be positive, got {std}")
+    return GaussianMixture(means, np.eye(2)[None].repeat(len(means), 0) * std ** 2)
+
+def ring(modes: int = 8,       # Gaussians on the circle
+         radius: float = 1.0,  # the circle's radius
+         std: float = 0.01,    # each Gaussian's standard deviation
+        ) -> GaussianMixture:
+    "`modes` equal Gaussians with means on a circle about the origin, at angles 2πk/modes (VEEGAN's ring: 8, 1, 0.01)."
+    angles = 2 * np.pi * np.arange(modes) / modes
+    return _equal_isotropic(radius * np.stack([np.cos(angles), np.sin(angles)], 1), std, "ring")
+
+def grid(side: int = 5,           # Gaussians per row and per column
+         spacing: float = 2.0,    # distance between neighbouring means
+         std: float = 0.05,       # each Gaussian's standard deviation
+        ) -> GaussianMixture:
+    "side² equal Gaussians with means on a square grid centred on the origin (PacGAN's grid: 5, 2, 0.05)."
+    ticks = spacing * (np.arange(side) - (side - 1) / 2)
+    return _equal_isotropic(np.stack(np.meshgrid(ticks, ticks, indexing="ij"), -1).reshape(-1, 2), std, "grid")
 
 # %% ../nbs/00_data.ipynb #dab5ff77
 POINT_FILE_TYPES = (".npy", ".npz", ".csv", ".pkl", ".pickle")

@@ -178,7 +178,9 @@ def _create_or_load(name: str, url: str, direction: str, sampler) -> tuple[optun
             return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=_pruner()), False
     except Exception as e:  # a bad URL, a missing database driver, a database that does not answer
         reason = str(e).splitlines()[0] if str(e) else ""
-        raise SweepError(f"cannot use Optuna storage {url!r}: {type(e).__name__}: {reason}") from None
+        hint = ("; name an installed driver in the URL, e.g. postgresql+psycopg2://… with psycopg2-binary"
+                if isinstance(e, ImportError) else "")
+        raise SweepError(f"cannot use Optuna storage {url!r}: {type(e).__name__}: {reason}{hint}") from None
 
 def open_study(name: str, *, storage: str, base: Config, sampler_seed: int) -> tuple[optuna.Study, str]:
     "The study `name` in `storage`, and its MLflow parent run; made by whichever process comes first."

@@ -57,8 +57,11 @@ __all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'make_metric_context'
 
 # %% ../nbs/06_train.ipynb #39734bf8
 def _named_target(config: Config):
+    std = {} if config.mode_std is None else {"std": config.mode_std}
+    layout = {"ring": dict(modes=config.ring_modes, radius=config.ring_radius, **std),
+              "grid": dict(side=config.grid_side, spacing=config.grid_spacing, **std)}.get(config.target)
     return make_target(config.target or "two_gaussians", mixture_means=config.mixture_means,
-                       mixture_covs=config.mixture_covs, mixture_weights=config.mixture_weights)
+                       mixture_covs=config.mixture_covs, mixture_weights=config.mixture_weights, layout=layout)
 
 def build_target_and_points(config: Config):
     "The target (its exact density; None when only a file's points are known) and the points to train on."
@@ -563,7 +566,8 @@ def _early_stop(config: Config, stopper: EarlyStopping, best: dict) -> dict | No
 # %% ../nbs/06_train.ipynb #65ba61f8
 def _coverage(samples: np.ndarray, target) -> dict | None:
     "Mode coverage of one seed's `samples` (a mixture target's), else None."
-    return mode_coverage(torch.from_numpy(samples), target.means) if isinstance(target, GaussianMixture) else None
+    if not isinstance(target, GaussianMixture): return None
+    return mode_coverage(torch.from_numpy(samples), target.means, covs=target.covs)  # within 3σ of a mode
 
 def seed_table(metrics: dict[str, float], # a history row: `val/<metric>/seed_<seed>` values (a seed ensemble's)
                *, seeds: Sequence[int],

@@ -28,7 +28,7 @@ def test_train_writes_a_complete_run(scratch):
     assert {"checkpoints", "plots", "samples.npz"} <= listed  # MLflow sees the files where they were written
     assert not list(scratch.rglob("mlartifacts")) and len(list(scratch.rglob("last.ckpt"))) == 1  # each stored once
     assert (scratch / "mlflow.db").is_file()
-    assert "KLDivergence" in done.stdout and "within distance 3 of a mode" in done.stdout
+    assert "KLDivergence" in done.stdout and "within 3σ of a mode" in done.stdout
     assert np.load(run / "samples.npz")["points"].shape == (2000, 2)
 
 
@@ -38,7 +38,7 @@ def test_train_with_killer_and_a_csv_file(scratch):
     np.savetxt(scratch / "points.csv", points, delimiter=",", header="x,y", comments="")
     done = gaussgan("train", "--max-epochs", "1", "--killer", "--data-file", "points.csv", *SMALL, cwd=scratch)
     assert done.returncode == 0, done.stderr
-    assert "against 200 held-out points of points.csv (no density: LogLikelihood not available)" in done.stdout
+    assert "against 200 held-out points of points.csv (no density: LogLikelihood, HighQuality not available)" in done.stdout
     assert "KLDivergence" in done.stdout and "LogLikelihood" not in done.stdout.split("not available")[1]
 
 

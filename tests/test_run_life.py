@@ -59,7 +59,7 @@ def test_sample_and_evaluate_a_run(scratch):
     for done in (by_run, by_file): assert done.returncode == 0, done.stderr
     assert "the two_gaussians target" in by_run.stdout and "LogLikelihood" in by_run.stdout
     assert "Mode coverage of 2000 samples" in by_run.stdout
-    assert "400 held-out points of real.npy (no density: LogLikelihood not available)" in by_file.stdout
+    assert "400 held-out points of real.npy (no density: LogLikelihood, HighQuality not available)" in by_file.stdout
     assert not any(line.split()[0] == "LogLikelihood" for line in by_file.stdout.splitlines()[1:])
     bad = gaussgan("sample", run_id, "--out", "points.txt", cwd=scratch)
     assert bad.returncode == 2 and bad.stderr.startswith("gaussgan: error: --out points.txt: unsupported")
