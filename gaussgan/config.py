@@ -22,7 +22,7 @@ from .errors import GaussGanError
 
 # %% auto #0
 __all__ = ['CONFIG_KEYS', 'VALUE_ALIASES', 'PRECISIONS', 'KEY_ALIASES', 'EARLIER_KEYS_IGNORED', 'setting', 'Config',
-           'settings_table', 'ConfigError', 'ConfigNote', 'check_keys', 'read_yaml', 'load_config',
+           'preset_settings', 'settings_table', 'ConfigError', 'ConfigNote', 'check_keys', 'read_yaml', 'load_config',
            'mlflow_destination']
 
 # %% ../nbs/05_config.ipynb #55135226
@@ -39,6 +39,9 @@ def setting(default,          # the value a run gets when nothing sets it
 @dataclass
 class Config:
     "Every setting of a GaussGAN run, checked when it is made."
+    preset: str = setting("default", "a named starting point: default (the earlier system's settings), ring8 or "
+                          "grid25 (the mode-collapse benchmarks, with settings that learn them); keys given beside "
+                          "it win", group="Preset")
     target: str | None = setting(None, "the distribution to learn: two_gaussians (unit Gaussians at (±5, 5)), "
                                  "uniform (the box [-10, 10]²), mixture (mixture_* below), ring or grid (the "
                                  "mode-collapse benchmarks, ring_* and grid_* below); omitted: two_gaussians, or "
@@ -141,7 +144,28 @@ class Config:
         for f in dataclasses.fields(self): setattr(self, f.name, _coerce(f.name, getattr(self, f.name)))
         _validate(self)
 
+    @classmethod
+    def from_preset(cls, name: str, # a key of `preset_settings()`
+                    **changes,      # settings on top of the preset's
+                   ) -> Config:
+        "The config of preset `name`, with `changes` on top: the way to start from a preset in Python."
+        if name not in preset_settings():
+            raise ConfigError(f"config: preset {name!r} is not allowed; allowed: {', '.join(preset_settings())}")
+        return cls(**{**preset_settings()[name], **changes, "preset": name})
+
 CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(Config))
+
+# Named starting points: the settings each changes from the defaults. How ring8's and grid25's were found, and what
+# they reach, is in the benchmarks chapter (09_benchmarks, "Harder targets").
+_PRESETS: dict[str, dict] = {
+    "default": {},  # the earlier system's settings: Config's own defaults
+    "ring8": dict(target="ring", generator_type="direct"),
+    "grid25": dict(target="grid", generator_type="direct"),
+}
+
+def preset_settings() -> dict[str, dict]:
+    "Each preset's name and the settings it changes from `Config`'s defaults."
+    return _PRESETS
 
 # %% ../nbs/05_config.ipynb #eb912463
 def settings_table() -> list[dict]:
@@ -228,7 +252,8 @@ def _choices() -> dict[str, tuple[str, ...]]:
     return {"target": TARGET_TYPES, "non_linearity": NON_LINEARITIES, "generator_type": generator_types(),
             "killer_formulation": KILLER_FORMULATIONS, "kl_estimator": ("knn", "kde"),
             "wasserstein_method": ("exact", "per_axis"), "accelerator": ("auto", "cpu", "gpu", "cuda", "mps"),
-            "precision": PRECISIONS, "quantum_device": QUANTUM_DEVICES, "strategy": ("auto", "ddp")}
+            "precision": PRECISIONS, "quantum_device": QUANTUM_DEVICES, "strategy": ("auto", "ddp"),
+            "preset": tuple(preset_settings())}
 
 def _check_numbers(c: Config) -> None:
     for key in _POSITIVE_INTS:
@@ -283,6 +308,9 @@ def _check_combinations(c: Config) -> None:
         from gaussgan.data import make_target
         make_target(c.target, mixture_means=c.mixture_means, mixture_covs=c.mixture_covs,
                     mixture_weights=c.mixture_weights)
+    if c.target is None and preset_settings()[c.preset].get("target") and c.data_file is None:
+        raise ConfigError(f"config: preset {c.preset} sets its values through Config.from_preset({c.preset!r}, …) "
+                          "or load_config; Config(preset=…) alone would train the defaults")
     if c.mode_std is not None and not (c.mode_std > 0 and math.isfinite(c.mode_std)):
         raise ConfigError(f"config: mode_std must be a positive number or omitted, got {c.mode_std}")
 
@@ -304,9 +332,9 @@ EARLIER_KEYS_IGNORED = {
     "wasserstein_aggregation": "WassersteinDistance is the exact 2-D distance (wasserstein_method)",
     "mmd_kernel": "the MMD metrics' kernels are RBF",
     "convergence_window": "early stopping uses convergence_patience and convergence_min_delta",
-    "stability_analysis": "no multi-seed analysis yet",
-    "stability_runs": "no multi-seed analysis yet",
-    "stability_metrics": "no multi-seed analysis yet",
+    "stability_analysis": "several seeds are the seeds setting (gaussgan train --seeds N)",
+    "stability_runs": "several seeds are the seeds setting (gaussgan train --seeds N)",
+    "stability_metrics": "a run of several seeds reports every metric's mean ± std",
 }
 
 def _reject_unknown_keys(keys, source: str) -> None:
@@ -344,7 +372,11 @@ def load_config(path: str | Path | None = None, # a YAML file of config keys; No
     "A validated `Config` from optional base values, a YAML file and overrides; earlier-system names are accepted."
     values = {} if path is None else check_keys(read_yaml(Path(path)), str(path))
     overrides = check_keys({k: v for k, v in overrides.items() if v is not None}, "config")
-    return Config(**{**(base or {}), **values, **overrides})
+    given = {**(base or {}), **values, **overrides}
+    preset = given.get("preset") or "default"
+    if preset not in preset_settings():
+        raise ConfigError(f"config: preset {preset!r} is not allowed; allowed: {', '.join(preset_settings())}")
+    return Config(**{**preset_settings()[preset], **given})  # what is given beside a preset wins
 
 def mlflow_destination(config: Config) -> tuple[str, str]:
     "The tracking URI and experiment a run logs to: the config's, else MLflow's environment variables, else ours."

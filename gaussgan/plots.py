@@ -21,7 +21,15 @@ from .data import UniformBox
 __all__ = ['draw_target', 'plot_samples', 'plot_history', 'plot_evolution', 'plot_seeds', 'save_run_plots']
 
 # %% ../nbs/07_plots.ipynb #f0181499
-def draw_target(target, ax, resolution: int = 200) -> None:
+def _target_extent(target) -> tuple[np.ndarray, np.ndarray]:
+    "Lower and upper corners of the box that holds a target: a box's own, or 4σ around each of a mixture's means."
+    if isinstance(target, UniformBox): return target.low.numpy(), target.high.numpy()
+    reach = 4 * target.covs.diagonal(dim1=1, dim2=2).sqrt()
+    return (target.means - reach).amin(0).numpy(), (target.means + reach).amax(0).numpy()
+
+def draw_target(target, ax,
+                resolution: int | None = None, # grid points a side; None: three a σ of the narrowest mode (200–800)
+               ) -> None:
     "Contours of a mixture's exact density, or a box's outline, on `ax`."
     if isinstance(target, UniformBox):
         (x0, y0), (x1, y1) = target.low.tolist(), target.high.tolist()
@@ -29,26 +37,30 @@ def draw_target(target, ax, resolution: int = 200) -> None:
         return
     # The density is evaluated where the mixture's mass is (4σ around each mean), not over the whole plot: a plot
     # stretched by far-flung samples would otherwise put too few grid points on the modes to find them.
-    reach = 4 * target.covs.diagonal(dim1=1, dim2=2).sqrt()
-    low, high = (target.means - reach).amin(0).tolist(), (target.means + reach).amax(0).tolist()
+    low, high = _target_extent(target)
+    narrowest = target.covs.diagonal(dim1=1, dim2=2).sqrt().min().item()
+    resolution = resolution or int(np.clip(3 * (high - low).max() / narrowest, 200, 800))
     xs, ys = np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
     grid = torch.from_numpy(np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2))
     density = target.log_prob(grid).exp().reshape(resolution, resolution).numpy()
     peak = density.max()
-    levels = [peak * math.exp(-r * r / 2) for r in (3, 2, 1)]  # 3σ, 2σ and 1σ of a unit mode
+    levels = [peak * math.exp(-r * r / 2) for r in (3, 2, 1)]  # 3σ, 2σ and 1σ of the densest mode
     ax.contour(xs, ys, density, levels=levels, colors="k", linewidths=0.8)
 
 def plot_samples(samples, target=None, ax=None, title: str | None = None, max_points: int = 2000):
     "Scatter of generated `samples` over the `target` (mixture contours or box outline); returns the axes."
     samples = np.asarray(samples)[:max_points]
     if ax is None: ax = plt.figure(figsize=(5, 5)).subplots()  # a pyplot figure, so a notebook shows it
-    lo, hi = np.minimum(samples.min(0), -12), np.maximum(samples.max(0), 12)
-    extent = (lo[0], hi[0], lo[1], hi[1])
+    # The view holds the target and the bulk of the samples (1st to 99th percentile: a few strays do not shrink
+    # a small target to a dot, while a run gone astray still shows where it went).
+    lo, hi = np.percentile(samples, 1, axis=0), np.percentile(samples, 99, axis=0)
+    if target is not None: lo, hi = np.minimum(lo, _target_extent(target)[0]), np.maximum(hi, _target_extent(target)[1])
+    pad = 0.08 * (hi - lo).max()
     sns.scatterplot(x=samples[:, 0], y=samples[:, 1], s=6, alpha=0.5, linewidth=0, ax=ax, color="tab:blue")
     if target is not None: draw_target(target, ax)
     ax.axvline(0, color="grey", lw=0.5)
-    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="x", ylabel="y", title=title or "generated samples",
-           aspect="equal")
+    ax.set(xlim=(lo[0] - pad, hi[0] + pad), ylim=(lo[1] - pad, hi[1] + pad), xlabel="x", ylabel="y",
+           title=title or "generated samples", aspect="equal")
     return ax
 
 # %% ../nbs/07_plots.ipynb #839802d8

@@ -97,6 +97,9 @@ def _write_bad_files(folder: Path):
 BAD_INPUTS = [
     (["--max-epochs", "0"], "max_epochs must be a positive integer, got 0"),
     (["--seeds", "0"], "seeds must be a positive integer, got 0"),
+    (["--preset", "ring9"], "preset 'ring9' is not allowed; allowed: default, ring8, grid25"),
+    (["--target", "ring", "--mode-std", "0"], "mode_std must be a positive number or omitted, got 0.0"),
+    (["--target", "grid", "--grid-side", "0"], "grid_side must be a positive integer, got 0"),
     (["--seeds", "2", "--strategy", "ddp"], "seeds 2 cannot train with strategy ddp"),
     (["--max-epochs", "ten"], "max_epochs must be an integer, got 'ten'"),
     (["--learning-rate", "-1"], "learning_rate must be a positive number"),
