@@ -115,10 +115,11 @@ class GaussianHeadGenerator(nn.Module):
                  std_scale: float = 1.1,     # multiplies exp(logvar / 2)
                  min_std: float = 0.5,       # floor on the output standard deviation
                  out_dim: int = 2,
+                 batch_norm: bool = True,    # BatchNorm after each hidden layer
                 ):
         super().__init__()
         self.noise_source, self.std_scale, self.min_std = noise_source, std_scale, min_std
-        self.body = mlp(noise_source.z_dim, hidden, None, non_linearity, batch_norm=True)
+        self.body = mlp(noise_source.z_dim, hidden, None, non_linearity, batch_norm=batch_norm)
         self.mean_head, self.logvar_head = nn.Linear(hidden[-1], out_dim), nn.Linear(hidden[-1], out_dim)
 
     def forward(self, batch_size: int) -> Tensor:
@@ -136,10 +137,11 @@ class DirectGenerator(nn.Module):
                  non_linearity: str = "LeakyReLU",
                  bound: float = 20.0, # outputs lie in (-bound, bound)
                  out_dim: int = 2,
+                 batch_norm: bool = True, # BatchNorm after each hidden layer
                 ):
         super().__init__()
         self.noise_source, self.bound = noise_source, bound
-        self.net = mlp(noise_source.z_dim, hidden, out_dim, non_linearity, batch_norm=True)
+        self.net = mlp(noise_source.z_dim, hidden, out_dim, non_linearity, batch_norm=batch_norm)
 
     def forward(self, batch_size: int) -> Tensor:
         return self.bound * torch.tanh(self.net(self.noise_source(batch_size)) / self.bound)
@@ -157,16 +159,18 @@ def make_generator(generator_type: str, # one of `generator_types()`
                    std_scale: float = 1.1,
                    min_std: float = 0.5,
                    bound: float = 20.0,  # `direct` only
+                   batch_norm: bool = True, # BatchNorm after each hidden layer of the MLP
                    **noise_options,      # passed to the noise source (quantum sizes)
                   ) -> nn.Module:
     "The generator for `generator_type`."
     if generator_type == "direct":
         return DirectGenerator(make_noise_source("classical_normal", z_dim), hidden=hidden,
-                               non_linearity=non_linearity, bound=bound)
+                               non_linearity=non_linearity, bound=bound, batch_norm=batch_norm)
     if generator_type not in registered_noise_sources():
         raise GaussGanError(f"unknown generator_type {generator_type!r}; allowed: {', '.join(generator_types())}")
     return GaussianHeadGenerator(make_noise_source(generator_type, z_dim, **noise_options), hidden=hidden,
-                                 non_linearity=non_linearity, std_scale=std_scale, min_std=min_std)
+                                 non_linearity=non_linearity, std_scale=std_scale, min_std=min_std,
+                                 batch_norm=batch_norm)
 
 # %% ../nbs/01_nets.ipynb #33fa6cb0
 def activation_derivative(activation: nn.Module) -> Callable[[Tensor], Tensor]:

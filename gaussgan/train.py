@@ -94,7 +94,8 @@ def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
     "The GaussGan module `config` describes, standardised to the training `points`, scored against `target`."
     generator = make_generator(config.generator_type, z_dim=config.z_dim, hidden=config.generator_widths,
                                non_linearity=config.non_linearity, std_scale=config.std_scale,
-                               min_std=config.min_std, bound=config.direct_bound, qubits=config.quantum_qubits,
+                               min_std=config.min_std, bound=config.direct_bound,
+                               batch_norm=config.generator_batch_norm, qubits=config.quantum_qubits,
                                layers=config.quantum_layers, observables=config.quantum_observables,
                                shots=config.quantum_shots, seed=config.seed, quantum_device=config.quantum_device)
     critic = Critic(hidden=config.critic_widths, non_linearity=config.non_linearity)

@@ -42,6 +42,15 @@ def test_train_with_killer_and_a_csv_file(scratch):
     assert "KLDivergence" in done.stdout and "LogLikelihood" not in done.stdout.split("not available")[1]
 
 
+def test_train_with_a_preset_and_an_option_beside_it(scratch):
+    done = gaussgan("train", "--preset", "ring8", "--max-epochs", "1", *SMALL, cwd=scratch)
+    assert done.returncode == 0, done.stderr
+    assert "finished (1 epochs)" in done.stdout and "against the ring target" in done.stdout  # the option won
+    assert "HighQuality/modes" in done.stdout and "within 3σ of a mode" in done.stdout
+    config = (next((scratch / "runs").glob("*/artifacts/config.yaml"))).read_text()
+    assert "preset: ring8" in config and "generator_batch_norm: false" in config and "max_epochs: 1" in config
+
+
 def test_train_with_a_quantum_generator(scratch):
     done = gaussgan("train", "--max-epochs", "1", "--generator-type", "quantum_shadows", "--quantum-qubits", "4", *SMALL, cwd=scratch)
     assert done.returncode == 0, done.stderr
