@@ -351,12 +351,12 @@ class SeedEnsemble(GaussGan):
         if not self.metric_contexts or not self.metrics: return
         per_member = [evaluate(self.metrics, points=points, ctx=context)
                       for points, context in zip(self.validation_points(), self.metric_contexts)]
-        values = {}
+        logged = {}
         for name in per_member[0]:
-            member_values = [float(values[name]) for values in per_member]
-            values |= {f"val/{name}": sum(member_values) / len(member_values),
+            member_values = [float(scores[name]) for scores in per_member]
+            logged |= {f"val/{name}": sum(member_values) / len(member_values),
                        **{f"val/{name}/seed_{seed}": v for seed, v in zip(self.seeds, member_values)}}
-        self.log_dict(values, on_step=False, on_epoch=True, batch_size=self.validation_samples)
+        self.log_dict(logged, on_step=False, on_epoch=True, batch_size=self.validation_samples)
 
     def on_save_checkpoint(self, checkpoint):
         super().on_save_checkpoint(checkpoint)
