@@ -10,5 +10,8 @@ text = sys.stdin.read()
 front, body = re.match(r"---\n(.*?)\n---\n(.*)", text, re.S).groups()
 title = re.search(r"^title: (.*)$", front, re.M).group(1)
 description = " ".join(re.search(r"^description: (.*?)\n(?=\S)", front + "\nx", re.M | re.S).group(1).split())
+# PyPI shows README.md without the site: links to chapters go to their pages on the published site
+site = "https://gaussgan.github.io/gaussgan/"
+body = re.sub(r"\]\((?:\d+[a-z]?_)?([\w-]+)\.ipynb", lambda m: f"]({site}{m[1]}.html", body)
 sys.stdout.write(f"# {title}\n\n> {description}\n" + re.sub(r"\n{3,}", "\n\n", body))
 ' > README.md

@@ -7,10 +7,9 @@ config = ConfigParser(delimiters=["="])
 config.read("settings.ini", encoding="utf-8")
 cfg = config["DEFAULT"]
 
-licenses = {"apache2": ("Apache Software License 2.0", "OSI Approved :: Apache Software License")}
+licenses = {"apache2": "Apache-2.0"}  # settings.ini's (nbdev's) name → the SPDX expression PyPI shows
 statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable", "6 - Mature", "7 - Inactive"]
-python_versions = ["3.10", "3.11", "3.12", "3.13"]
-license_name, license_classifier = licenses[cfg["license"]]
+python_versions = ["3.11", "3.12", "3.13"]
 min_python = cfg["min_python"]
 
 setuptools.setup(
@@ -22,12 +21,12 @@ setuptools.setup(
     author=cfg["author"],
     author_email=cfg["author_email"],
     url=cfg["git_url"],
-    license=license_name,
+    license_expression=licenses[cfg["license"]],
+    license_files=["LICENSE"],
     keywords=cfg["keywords"].split(),
     classifiers=[
-        "Development Status :: " + statuses[int(cfg["status"])],
+        "Development Status :: " + statuses[int(cfg["status"]) - 1],  # status 3 is "3 - Alpha"
         "Intended Audience :: " + cfg["audience"],
-        "License :: " + license_classifier,
         "Natural Language :: " + cfg["language"],
     ] + ["Programming Language :: Python :: " + v for v in python_versions[python_versions.index(min_python):]],
     python_requires=">=" + min_python,

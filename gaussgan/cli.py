@@ -15,6 +15,7 @@ import typing
 import warnings
 from pathlib import Path
 
+from . import __version__
 from .config import KEY_ALIASES, Config, ConfigNote, load_config
 from .errors import GaussGanError
 
@@ -103,7 +104,8 @@ def make_parser() -> argparse.ArgumentParser:
     "The `gaussgan` argument parser with its subcommands."
     parser = _OneLineErrors(prog="gaussgan", allow_abbrev=False,
                             description="Study classical and quantum GANs on 2-D distributions.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineErrors)
+    parser.add_argument("--version", action="version", version=f"gaussgan {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineErrors)
     train_parser = commands.add_parser(
         "train", allow_abbrev=False, help="train a model (or continue a run) and log it to MLflow",
         description="Train a GaussGAN. Options override the config file; unset options keep its values (or the "
@@ -330,7 +332,11 @@ COMMANDS = {"train": _train, "sample": _sample, "evaluate": _evaluate, "sweep": 
 
 def main(argv: list[str] | None = None) -> int:
     "Run `gaussgan` with `argv` (default: the process's arguments); returns the exit status."
-    args = make_parser().parse_args(argv)
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # a bare `gaussgan`: what it can do, not an error
+        parser.print_help()
+        return 0
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when MLflow is first imported, in a command
     try: return COMMANDS[args.command](args)
     except GaussGanError as e:

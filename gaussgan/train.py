@@ -52,8 +52,8 @@ __all__ = ['RESUMABLE_CHANGES', 'build_target_and_points', 'make_metric_context'
            'CheckpointedMLFlowLogger', 'run_folder', 'make_logger', 'ConvergenceTracker', 'convergence_metric',
            'convergence_callbacks', 'MetricHistory', 'SampleSnapshots', 'read_snapshots', 'make_profiler', 'CpuThreads',
            'cpu_threads', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config',
-           'check_run_can_start', 'TrainResult', 'RunInterrupted', 'train', 'seed_table', 'runs_seed_table',
-           'seed_statistics', 'finish_run', 'load_model', 'SeedRuns', 'train_one_after_another']
+           'check_run_can_start', 'TrainResult', 'SeedRuns', 'RunInterrupted', 'train', 'seed_table', 'runs_seed_table',
+           'seed_statistics', 'finish_run', 'load_model', 'train_one_after_another']
 
 # %% ../nbs/06_train.ipynb #39734bf8
 def _named_target(config: Config):
@@ -445,10 +445,19 @@ class TrainResult:
     profile_trace: Path | None = None # the Chrome trace written when `profile` is set
     seeds: pd.DataFrame | None = None # a seed ensemble's final metrics and coverage, one row per seed (`seed_table`)
 
+@dataclass
+class SeedRuns:
+    "The seeds of a generator that cannot be stacked, trained one after another: their runs and their table."
+    runs: list[TrainResult]   # one run per seed
+    seeds: pd.DataFrame       # final metrics and coverage, one row per seed (`seed_table`)
+    folder: Path              # seeds.csv and seeds.png
+    group: str                # the value of the MLflow tag `gaussgan.seed_group` every run carries
+
 # %% ../nbs/06_train.ipynb #e4658600
 _LIGHTNING_NOISE = (r".*does not have many workers.*", r".*Checkpoint directory .* exists and is not empty.*",
                     r".*`isinstance\(treespec, LeafSpec\)` is deprecated.*",
-                    r".*The number of training batches .* is smaller than the logging interval.*")
+                    r".*The number of training batches .* is smaller than the logging interval.*",
+                    r".*Profiler clears events at the end of each cycle.*")
 
 class RunInterrupted(KeyboardInterrupt):
     "Training was interrupted (Ctrl-C); the run folder, its checkpoints and its MLflow run are kept."
@@ -663,14 +672,6 @@ def load_model(run: str | Path,              # a run id, a run folder or a check
     return model
 
 # %% ../nbs/06_train.ipynb #94f9fd14
-@dataclass
-class SeedRuns:
-    "The seeds of a generator that cannot be stacked, trained one after another: their runs and their table."
-    runs: list[TrainResult]   # one run per seed
-    seeds: pd.DataFrame       # final metrics and coverage, one row per seed (`seed_table`)
-    folder: Path              # seeds.csv and seeds.png
-    group: str                # the value of the MLflow tag `gaussgan.seed_group` every run carries
-
 def train_one_after_another(config: Config, callbacks: Sequence[Callback] = ()) -> SeedRuns:
     "Train `config.seeds` seeds one at a time, each its own run; then write their table and figure."
     group = f"seeds-{config.seed}-{config.seed + config.seeds - 1}-{time.strftime('%Y%m%d-%H%M%S')}"

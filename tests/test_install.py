@@ -1,5 +1,6 @@
 """The package as `pip install gaussgan` delivers it: a wheel with every module and the console script,
 whose runtime needs nothing from the development tools."""
+import os
 import subprocess
 import sys
 import zipfile
@@ -38,3 +39,39 @@ def test_runtime_requirements_exclude_dev_tools(wheel):
 def test_import_needs_no_nbdev():
     code = "import sys, gaussgan.cli, gaussgan.train; bad = [m for m in ('nbdev', 'fastcore', 'execnb') if m in sys.modules]; assert not bad, bad"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sdist_builds_a_wheel_that_installs_and_trains_in_a_fresh_venv(tmp_path):
+    """What `pip install gaussgan` from PyPI will do: the sdist (as uploaded) builds the wheel, which installs into
+    a fresh virtual environment (CPU torch first) and trains from the installed console script."""
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "build", "--sdist", "-o", str(dist), str(REPO)], check=True,
+                   capture_output=True)
+    (sdist,) = dist.glob("gaussgan-*.tar.gz")
+    # the wheel is built from the unpacked sdist alone, in an isolated environment from [build-system]
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "-o", str(dist), str(sdist)], check=True,
+                   capture_output=True)
+    (wheel,) = dist.glob("gaussgan-*.whl")
+    check = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(sdist), str(wheel)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in zipfile.ZipFile(wheel).namelist()
+                                                if n.endswith("METADATA"))).decode()
+    assert "License-Expression: Apache-2.0" in metadata and "Development Status :: 3 - Alpha" in metadata
+    assert any(n.endswith("licenses/LICENSE") for n in zipfile.ZipFile(wheel).namelist())
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "torch==2.13.0"], check=True, capture_output=True)
+    subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    version = subprocess.run([str(venv / "bin" / "gaussgan"), "--version"], capture_output=True, text=True, env=env)
+    assert version.stdout.strip() == f"gaussgan {wheel.name.split('-')[1]}", version.stdout + version.stderr
+    run = subprocess.run([str(venv / "bin" / "gaussgan"), "train", "--max-epochs", "1", "--no-progress-bar",
+                          "--dataset-size", "2000"], cwd=work, capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "finished" in run.stdout and (work / "mlflow.db").exists() and list((work / "runs").iterdir())

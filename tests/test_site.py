@@ -1,0 +1,23 @@
+"""The documentation site without Quarto: every notebook renders to one page, with no broken link between pages and
+no kept output a reader should not see (12_site)."""
+import html
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_every_notebook_renders_to_a_page_without_problems(tmp_path):
+    out = tmp_path / "site"
+    result = subprocess.run([sys.executable, "-m", "gaussgan.site", str(out)], cwd=REPO, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    notebooks = sorted((REPO / "nbs").glob("*.ipynb"))
+    pages = sorted(out.glob("*.html"))
+    assert len(pages) == len(notebooks), (pages, notebooks)
+    index = (out / "index.html").read_text()
+    assert '<nav class="site">' in index and 'href="model.html"' in index
+    text = lambda page: html.unescape(re.sub(r"<[^>]+>", "", (out / page).read_text()))
+    assert "class Config:" in text("config.html") and "passes over the training points" in text("config.html")
+    assert "class DataError(GaussGanError):" in text("data.html")  # exceptions as classes, not functions
