@@ -174,6 +174,9 @@ def _pandoc_ids(body: str) -> str:
         return f'<h{match[1]} id="{name}">{match[2]}<a class="anchor-link" href="#{name}">'
     return _HEADING.sub(renamed, body)
 
+def _page_title(title: str, site_title: str) -> str:
+    return title if title == site_title else f"{title} – {site_title}"
+
 def page_html(notebook: dict, page: dict, pages: list[dict], site_title: str, exporter) -> str:
     "One page: the title and description, the cells a reader sees, under the site's navigation."
     import nbformat
@@ -182,7 +185,8 @@ def page_html(notebook: dict, page: dict, pages: list[dict], site_title: str, ex
     for cell in cells:  # code a reader should not see: removed by nbconvert's TagRemovePreprocessor
         if cell["cell_type"] == "code" and not cell["metadata"].pop("echo", True):
             cell["metadata"]["tags"] = [*cell["metadata"].get("tags", []), "remove_input"]
-    body, _ = exporter.from_notebook_node(nbformat.from_dict({**notebook, "cells": cells}))
+    body, _ = exporter.from_notebook_node(nbformat.from_dict({**notebook, "cells": cells}),
+                                          resources={"metadata": {"name": _page_title(page["title"], site_title)}})
     body = _pandoc_ids(body).replace("</head>", _STYLE + "\n</head>", 1)
     nav = navigation(site_title, pages, page["file"])
     body = re.sub(r"(<body[^>]*>)", lambda m: f'{m[1]}\n{nav}\n<main class="page">', body, count=1)

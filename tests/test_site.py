@@ -18,6 +18,7 @@ def test_every_notebook_renders_to_a_page_without_problems(tmp_path):
     assert len(pages) == len(notebooks), (pages, notebooks)
     index = (out / "index.html").read_text()
     assert '<nav class="site">' in index and 'href="model.html"' in index
+    assert "<title>The config – gaussgan</title>" in (out / "config.html").read_text()  # each page its own title
     text = lambda page: html.unescape(re.sub(r"<[^>]+>", "", (out / page).read_text()))
     assert "class Config:" in text("config.html") and "passes over the training points" in text("config.html")
     assert "class DataError(GaussGanError):" in text("data.html")  # exceptions as classes, not functions
