@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import inspect
-import json
 import re
 import subprocess
 import sys
@@ -215,6 +214,7 @@ def render_site(proc: Path = Path("_proc"), # processed notebooks, from `nbdev_p
                 sidebar: Path | None = None, # Quarto's sidebar file; default: the one in `proc`
                ) -> list[str]:
     "Render each page of the sidebar to `out/<output-file>`; the problems found (none: an empty list)."
+    import nbformat
     from nbconvert import HTMLExporter
     proc, out = Path(proc), Path(out)
     quarto = {}
@@ -230,7 +230,7 @@ def render_site(proc: Path = Path("_proc"), # processed notebooks, from `nbdev_p
                             exclude_output_prompt=True)
     pages, notebooks, problems = [], {}, []
     for section, file in site_pages(sidebar or proc / "sidebar.yml"):
-        notebook = json.loads((proc / file).read_text())
+        notebook = nbformat.read(proc / file, as_version=4)  # multi-line outputs joined, as nbconvert expects
         meta, notebook["cells"] = front_matter(notebook["cells"])
         output_file = meta.get("output-file", Path(file).with_suffix(".html").name)
         pages.append({"section": section, "file": output_file, "notebook": file,

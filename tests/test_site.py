@@ -22,3 +22,4 @@ def test_every_notebook_renders_to_a_page_without_problems(tmp_path):
     text = lambda page: html.unescape(re.sub(r"<[^>]+>", "", (out / page).read_text()))
     assert "class Config:" in text("config.html") and "passes over the training points" in text("config.html")
     assert "class DataError(GaussGanError):" in text("data.html")  # exceptions as classes, not functions
+    assert "['\\n'," not in text("mode_collapse.html")  # a table's HTML output, not the list of its lines
