@@ -155,7 +155,7 @@ def front_matter(cells: list[dict]) -> tuple[dict, list[dict]]:
     return {}, cells
 
 # %% ../nbs/12_site.ipynb #8cf2efe1
-_HREF = re.compile(r'href="([^"#]*)(#[^"]*)?"')
+_HREF = re.compile(r'<a\b[^>]*\bhref="([^"#]*)(#[^"]*)?"')  # links only, not code that shows one
 _HEADING = re.compile(r'<h([1-6]) id="[^"]*">(.*?)<a class="anchor-link" href="#[^"]*">', re.S)
 
 def pandoc_id(heading: str) -> str:
