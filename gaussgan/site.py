@@ -27,7 +27,7 @@ def class_header(cls: type) -> str:
     return f"class {cls.__name__}({bases}):" if bases else f"class {cls.__name__}:"
 
 def _own_constructor(cls: type) -> bool:
-    "Whether `cls` or a base of it in this package defines `__init__` (not an exception's or object's)."
+    "Whether `cls` or a base of it defines `__init__` in Python (not a built-in's, such as an exception's)."
     return any("__init__" in vars(c) for c in cls.__mro__ if c.__module__ not in ("builtins", "abc"))
 
 def _field_table(cls: type) -> str | None:
