@@ -20,13 +20,14 @@ from .data import UniformBox
 # %% auto #0
 __all__ = ['draw_target', 'plot_samples', 'plot_history', 'plot_evolution', 'plot_seeds', 'save_run_plots']
 
-# %% ../nbs/07_plots.ipynb #f0181499
+# %% ../nbs/07_plots.ipynb #c95e3ea2
 def _target_extent(target) -> tuple[np.ndarray, np.ndarray]:
     "Lower and upper corners of the box that holds a target: a box's own, or 4σ around each of a mixture's means."
     if isinstance(target, UniformBox): return target.low.numpy(), target.high.numpy()
     reach = 4 * target.covs.diagonal(dim1=1, dim2=2).sqrt()
     return (target.means - reach).amin(0).numpy(), (target.means + reach).amax(0).numpy()
 
+# %% ../nbs/07_plots.ipynb #7043fa22
 def draw_target(target, ax,
                 resolution: int | None = None, # grid points a side; None: three a σ of the narrowest mode (200–800)
                ) -> None:
@@ -47,6 +48,7 @@ def draw_target(target, ax,
     levels = [peak * math.exp(-r * r / 2) for r in (3, 2, 1)]  # 3σ, 2σ and 1σ of the densest mode
     ax.contour(xs, ys, density, levels=levels, colors="k", linewidths=0.8)
 
+# %% ../nbs/07_plots.ipynb #e8bd0082
 def plot_samples(samples, target=None, ax=None, title: str | None = None, max_points: int = 2000):
     "Scatter of generated `samples` over the `target` (mixture contours or box outline); returns the axes."
     samples = np.asarray(samples)[:max_points]
@@ -104,7 +106,7 @@ def plot_seeds(samples,                 # (seeds, n, 2): each seed's generated p
         ax.set(xlabel=None, ylabel=None)
     return fig
 
-# %% ../nbs/07_plots.ipynb #77c2175d
+# %% ../nbs/07_plots.ipynb #e8854a46
 def _save_seed_plots(folder: Path, samples, titles: list[str], target, history: list[dict]) -> list[Path]:
     "seeds.png (each seed's samples) and history.png (the seeds' mean values by epoch)."
     paths = [folder / "seeds.png", folder / "history.png"]
@@ -113,6 +115,7 @@ def _save_seed_plots(folder: Path, samples, titles: list[str], target, history: 
     plot_history(means, fig=Figure(layout="constrained")).savefig(paths[1], dpi=110)
     return paths
 
+# %% ../nbs/07_plots.ipynb #139ba62d
 def save_run_plots(folder, samples, reference, target, history: list[dict],
                    snapshots: dict[int, np.ndarray] | None = None, # epoch -> points, for evolution.png
                    titles: list[str] | None = None, # a seed ensemble's panel titles, one per seed

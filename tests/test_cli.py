@@ -6,11 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SMALL = ["--generator-widths", "32,32", "--critic-widths", "32,32", "--dataset-size", "2000", "--no-progress-bar"]
-
-
-def gaussgan(*args, cwd):
-    return subprocess.run(["gaussgan", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+from conftest import SMALL, assert_one_line_error, gaussgan
 
 
 def test_train_writes_a_complete_run(scratch):
@@ -80,7 +76,7 @@ def test_bench_prints_every_table(scratch):
 
 def test_bench_rejects_a_bad_step_count(scratch):
     done = gaussgan("bench", "--steps", "0", cwd=scratch)
-    _assert_one_line_error(done.returncode, done.stdout, done.stderr, "argument --steps: expected a positive integer, got '0'")
+    assert_one_line_error(done.returncode, done.stdout, done.stderr, "argument --steps: expected a positive integer, got '0'")
 
 
 def _write_bad_files(folder: Path):
@@ -180,13 +176,6 @@ BAD_INPUTS = [
 ]
 
 
-def _assert_one_line_error(status, stdout, stderr, message):
-    assert status == 2
-    assert message in stderr
-    assert stderr.count("\n") == 1 and stderr.startswith("gaussgan: error: "), stderr
-    assert "Traceback" not in stderr and stdout == ""
-
-
 @pytest.fixture
 def earlier_work(scratch):
     "Bad input files, and an earlier run's folder that a failing command must leave untouched."
@@ -216,13 +205,13 @@ def test_bad_input_is_one_clear_line_and_loses_nothing(earlier_work, silent_serv
     try: status = main(["train", "--max-epochs", "1", *SMALL, *args])
     except SystemExit as e: status = e.code  # argparse's own errors
     out, err = capsys.readouterr()
-    _assert_one_line_error(status, out, err, message)
+    assert_one_line_error(status, out, err, message)
     assert set(earlier_work.rglob("*")) == paths_before  # nothing new: no MLflow store or entry, no run folder
 
 
 def test_bad_input_from_the_installed_command(earlier_work):
     done = gaussgan("train", "--data-file", "nan.npy", cwd=earlier_work)
-    _assert_one_line_error(done.returncode, done.stdout, done.stderr, "rows hold NaN or infinite values")
+    assert_one_line_error(done.returncode, done.stdout, done.stderr, "rows hold NaN or infinite values")
 
 
 def test_help_lists_every_config_key_by_topic_with_its_meaning():
@@ -264,7 +253,7 @@ def test_the_earlier_systems_config_trains_on_a_cpu(scratch):
 def test_an_unknown_key_beside_earlier_ones_is_still_an_error(earlier_work):
     (earlier_work / "mixed.yaml").write_text(EARLIER_CONFIG.read_text() + "max_epoch: 3\n")
     done = gaussgan("train", "--config", "mixed.yaml", cwd=earlier_work)
-    _assert_one_line_error(done.returncode, done.stdout, done.stderr, "unknown key 'max_epoch' (did you mean")
+    assert_one_line_error(done.returncode, done.stdout, done.stderr, "unknown key 'max_epoch' (did you mean")
 
 
 def _free_port() -> int:

@@ -1,20 +1,25 @@
-"""Every notebook is a test: run each one's cells (skipping the `tst_flags` ones, such as `slow`), as nbdev_test does."""
+"""Every notebook is a test: run each one's cells (skipping the `tst_flags` ones, such as `slow`), as nbdev_test does.
+CI runs the notebooks here only, once (the README's test command is the whole suite)."""
 import pytest
 from nbdev.config import get_config
 from nbdev.test import test_nb as run_notebook  # renamed so pytest does not collect it
 
 from conftest import REPO
 
-NOTEBOOKS = sorted((REPO / "nbs").glob("*.ipynb"))
+NOTEBOOKS = sorted(p for p in (REPO / "nbs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
 def test_every_part_has_a_notebook():
-    names = {p.stem for p in NOTEBOOKS}
-    assert {"index", "00_errors", "00_data", "01_nets", "02_quantum", "03_metrics", "04_model", "05_config", "06_train",
-            "07_plots", "08_sweeps", "09_benchmarks", "10_cli", "11_findings"} <= names
+    names = {p.relative_to(REPO / "nbs").with_suffix("").as_posix() for p in NOTEBOOKS}
+    parts = ("errors", "phases", "data", "sources", "quantum", "nets", "metrics", "plots", "model", "settings", "config",
+             "build", "tracking", "callbacks", "checkpoints", "preflight", "results", "train", "sweep", "timing", "bench",
+             "cli", "site")
+    assert {f"{n:02d}_{part}" for n, part in enumerate(parts)} | {"index", "tutorial", "measurements/findings",
+                                                                  "measurements/benchmarks",
+                                                                  "measurements/mode_collapse"} == names
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.relative_to(REPO / "nbs").with_suffix("").as_posix())
 def test_notebook_runs(notebook, monkeypatch):
     monkeypatch.chdir(REPO)
     skip = get_config(path=REPO).tst_flags.split()

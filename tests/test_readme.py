@@ -17,3 +17,16 @@ def test_readme_states_two_setup_commands_installing_cpu_torch_first():
 
 def test_ci_runs_the_readme_test_command():
     assert readme_commands()[1] in (REPO / ".ci" / "run").read_text()
+
+
+def test_the_parts_table_is_made_from_the_notebooks_as_they_are():
+    import json
+    from gaussgan.site import parts_table
+    table = parts_table(REPO / "nbs")
+    index = json.loads((REPO / "nbs" / "index.ipynb").read_text())
+    kept = ["".join(output["data"]["text/markdown"]) for cell in index["cells"] if "parts_table" in "".join(cell["source"])
+            for output in cell.get("outputs", []) if "text/markdown" in output.get("data", {})]
+    assert kept == [table], "re-execute nbs/index.ipynb: a chapter's title, summary or module changed"
+    readme = (REPO / "README.md").read_text()
+    names = [row.split("](")[0].removeprefix("| [") for row in table.splitlines()[2:]]
+    assert all(f"| [{name}](https://gaussgan.github.io/gaussgan/" in readme for name in names), "run make_readme.sh"

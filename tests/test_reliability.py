@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from gaussgan.config import Config
-from gaussgan.train import read_checkpoint, train
-from test_cli import SMALL, gaussgan
+from gaussgan.checkpoints import read_checkpoint
+from gaussgan.train import train
+from conftest import SMALL, gaussgan
 
 RUN = [*SMALL, "--max-epochs", "5", "--threads", "1", "--log-every-n-steps", "3"]
 

@@ -10,7 +10,7 @@ import mlflow
 import numpy as np
 import torch
 
-from test_cli import SMALL, gaussgan
+from conftest import SMALL, gaussgan
 
 
 def _wait_for(condition, limit_s=240):

@@ -9,7 +9,8 @@ import torch
 
 from gaussgan.config import Config
 from gaussgan.errors import GaussGanError
-from gaussgan.train import read_checkpoint, train
+from gaussgan.checkpoints import read_checkpoint
+from gaussgan.train import train
 
 SMALL = dict(generator_widths=[32, 32], critic_widths=[32, 32], progress_bar=False, threads="1")
 

@@ -13,7 +13,7 @@ import mlflow
 import optuna
 import pytest
 
-from test_cli import SMALL, _assert_one_line_error
+from conftest import SMALL, assert_one_line_error
 
 SPACE = "learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}\nn_critic: {low: 1, high: 5}\ngrad_penalty: [0.1, 1.0]\n"
 QUICK = [*SMALL, "--max-epochs", "2", "--threads", "1"]
@@ -77,17 +77,17 @@ def test_a_bad_search_space_is_one_line_and_writes_nothing(scratch, capsys, text
     (scratch / "space.yaml").write_text(text)
     status = main(["sweep", "--space", "space.yaml", "--trials", "2", *QUICK])
     out, err = capsys.readouterr()
-    _assert_one_line_error(status, out, err, message)
+    assert_one_line_error(status, out, err, message)
     assert sorted(p.name for p in scratch.iterdir()) == ["space.yaml"]  # no study, no MLflow store, no run folder
 
 
 def test_missing_space_file_and_unreachable_storage(scratch, capsys):
     from gaussgan.cli import main
     status = main(["sweep", "--space", "nowhere.yaml", *QUICK])
-    _assert_one_line_error(status, *capsys.readouterr(), "search space file not found: nowhere.yaml")
+    assert_one_line_error(status, *capsys.readouterr(), "search space file not found: nowhere.yaml")
     (scratch / "space.yaml").write_text(SPACE)
     status = main(["sweep", "--space", "space.yaml", "--storage", "postgresql://nobody@127.0.0.1:9/none", *QUICK])
-    _assert_one_line_error(status, *capsys.readouterr(), "cannot use Optuna storage 'postgresql://nobody@127.0.0.1:9/none'")
+    assert_one_line_error(status, *capsys.readouterr(), "cannot use Optuna storage 'postgresql://nobody@127.0.0.1:9/none'")
 
 
 def _free_port() -> int:
