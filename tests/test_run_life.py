@@ -22,8 +22,11 @@ def _wait_for(condition, limit_s=240):
 
 
 def test_ctrl_c_keeps_the_run_and_resume_finishes_it(scratch):
+    # Started as from a terminal: SIGINT at its default, whatever this process inherited (a shell's background
+    # job, `cmd &`, starts with SIGINT ignored, and so would the run, which would then finish instead).
     training = subprocess.Popen(["gaussgan", "train", "--max-epochs", "500", *SMALL], cwd=scratch,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     last = lambda: list((scratch / "runs").glob("*/artifacts/checkpoints/last.ckpt"))
     try:
         _wait_for(lambda: last() or training.poll() is not None)
