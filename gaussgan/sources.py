@@ -21,8 +21,10 @@ __all__ = ['NOISE_SOURCES', 'TorchRandom', 'NoiseSource', 'ClassicalNormal', 'Cl
 class TorchRandom:
     "Random draws from torch's global generator: what the networks of one run draw from."
     def normal(self, *shape: int, device=None, dtype=None) -> Tensor:
+        "Standard normal draws of `shape`."
         return torch.randn(*shape, device=device, dtype=dtype)
     def uniform(self, *shape: int, device=None, dtype=None) -> Tensor:
+        "Draws uniform on [0, 1) of `shape`."
         return torch.rand(*shape, device=device, dtype=dtype)
     def fork(self, device: torch.device):
         "A block whose draws leave the random state as it was."
