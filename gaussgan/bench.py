@@ -5,9 +5,7 @@
 # %% ../nbs/21_bench.ipynb #c57201ae
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 import statistics
 import tempfile
 import time
@@ -24,51 +22,61 @@ from .build import build_target_and_points, member_seeds
 from .config import Config
 from .data import GaussDataModule, two_gaussians
 from .metrics import MetricContext, evaluate, rbf_gamma
-from .losses import critic_wasserstein_loss, generator_loss, gradient_penalty
-from .model import frozen
-from .nets import generator_types
+from .losses import (assign_gradients, critic_loss_gradients, critic_wasserstein_loss, generator_loss,
+                             gradient_penalty, leaky_mlp_input_gradient)
+from .nets import frozen, generator_types, leaky_layers
 from .phases import PhaseClock, synchronize, timing_phases
 from .quantum import CircuitExpectations, QuantumSamples, QuantumShadows, per_sample_expectations
 from .results import TrainResult, runs_seed_table, seed_statistics
-from .timing import (YARDSTICK, InterleavedBareLoop, StepClock, bare_loop, bare_setup, competing_process,
-                             import_seconds, machine_description, peak_memory, reset_peak_memory,
-                             run_step_ms_in_child, seconds_per_call, step_times)
+from .timing import (YARDSTICK, InterleavedBareLoop, StepClock, bare_loop, bare_setup, import_seconds,
+                             machine_description, peak_memory, reset_peak_memory, seconds_per_call, step_profile,
+                             step_times, thread_table)
 from .train import train
 
 # %% auto #0
 __all__ = ['EARLIER_SECONDS_PER_BATCH', 'update_costs', 'input_gradient_saving', 'step_table', 'earlier_comparison',
            'option_table', 'earlier_metrics', 'metric_times', 'RunTiming', 'run_breakdown', 'breakdown_table',
-           'run_vs_bare', 'run_vs_bare_table', 'epoch_ratio_spread', 'short_run_cost', 'thread_settings',
-           'thread_table', 'ensemble_table', 'noise_source_step', 'circuit_speed_table', 'bench_report']
+           'run_vs_bare', 'run_vs_bare_table', 'epoch_ratio_spread', 'short_run_cost', 'ensemble_table',
+           'noise_source_step', 'circuit_speed_table', 'bench_report']
 
 # %% ../nbs/21_bench.ipynb #b458c4c1
 def update_costs(config: Config, min_run_time: float = 0.5) -> pd.DataFrame:
     "Median time (ms) of one critic update, one generator update and one Adam step, as the bare loop and GaussGan do."
     networks, optimizers, _, batches = bare_setup(config)
     generator, critic, real = networks["generator"], networks["critic"], next(iter(batches))
-    def critic_update(input_gradient):
+    weights, biases, negative_slope = leaky_layers(critic.net)
+    def critic_update(closed_form: bool):
         def update():
             with torch.no_grad(): fake = generator(len(real))
-            penalty = gradient_penalty(critic, real, fake, input_gradient)
-            loss = critic_wasserstein_loss(critic(real), critic(fake)) + config.grad_penalty * penalty
-            optimizers["critic"].zero_grad(); loss.backward(); optimizers["critic"].step()
+            alpha = torch.rand(len(real), 1, device=real.device)
+            if closed_form:
+                with torch.no_grad(): *_, weight_grads, bias_grads = critic_loss_gradients(
+                    weights, biases, negative_slope, real, fake, alpha, grad_penalty=config.grad_penalty)
+                assign_gradients([*weights, *biases], [*weight_grads, *bias_grads])
+            else:
+                loss = (critic_wasserstein_loss(critic(real), critic(fake))
+                        + config.grad_penalty * gradient_penalty(critic, real, fake, alpha=alpha))
+                optimizers["critic"].zero_grad(); loss.backward()
+            optimizers["critic"].step()
         return update
-    def generator_update(freeze: bool):
+    def generator_update(closed_form: bool):
         def update():
-            with frozen(critic) if freeze else contextlib.nullcontext():
-                loss = generator_loss(critic(generator(len(real))))
-                optimizers["generator"].zero_grad(); loss.backward(); optimizers["generator"].step()
+            fake = generator(len(real))
+            if closed_form:  # the critic's input gradient, and no autograd through the critic
+                with torch.no_grad(): _, slopes = leaky_mlp_input_gradient(weights, biases, negative_slope, fake)
+                loss = generator_loss((slopes * fake).sum(-1))
+            else: loss = generator_loss(critic(fake))
+            optimizers["generator"].zero_grad(); loss.backward(); optimizers["generator"].step()
         return update
     def adam_step(fused: bool):
         adam = torch.optim.Adam(critic.parameters(), lr=config.learning_rate, betas=(0.5, 0.9), fused=fused)
         def step():
             for p in critic.parameters():
-                if p.grad is None: p.grad = torch.ones_like(p)  # after a critic update set them to None
+                if p.grad is None: p.grad = torch.ones_like(p)
             adam.step()
         return step
-    rows = [("critic update", "autograd double backward", "Critic.input_gradient",
-             critic_update(None), critic_update(critic.input_gradient)),
-            ("generator update", "critic weight gradients", "critic frozen", generator_update(False),
+    rows = [("critic update", "autograd double backward", "closed form", critic_update(False), critic_update(True)),
+            ("generator update", "autograd through the critic", "critic's input gradient", generator_update(False),
              generator_update(True)),
             ("critic's Adam step", "per-tensor loop", "fused", adam_step(False), adam_step(True))]
     return pd.DataFrame([{"update": name, "bare loop": bare_name, "GaussGan": ours_name,
@@ -178,6 +186,7 @@ class RunTiming:
     total: float                  # seconds from the call to the returned result
     training_part: float          # seconds of the epochs' training parts (batches, with Lightning's per-batch work)
     epoch_training_parts: list[float] # the same, epoch by epoch
+    epoch_step_parts: list[float] # seconds of each epoch's steps alone (batch start to batch end, summed)
     steps: int                    # training steps taken
     epochs: int
     phases: dict[str, float]      # exclusive seconds per phase, `other` included
@@ -198,7 +207,10 @@ def run_breakdown(config: Config, callbacks: Sequence[Callback] = ()) -> RunTimi
     phases = dict(clock.seconds)
     total -= phases.pop(YARDSTICK, 0.0)
     phases["other"] = total - sum(phases.values())
+    per_epoch = len(steps.steps) // max(len(steps.training_parts), 1)
+    step_parts = [sum(steps.steps[i:i + per_epoch]) for i in range(0, per_epoch * len(steps.training_parts), per_epoch)]
     return RunTiming(total=total, training_part=sum(steps.training_parts), epoch_training_parts=steps.training_parts,
+                     epoch_step_parts=step_parts,
                      steps=len(steps.steps), epochs=len(result.history), phases=phases, peak_memory=peak_memory(),
                      result=result)
 
@@ -215,28 +227,31 @@ def run_vs_bare(config: Config) -> dict:
     yardstick = InterleavedBareLoop(config)
     timing = run_breakdown(config, callbacks=[yardstick])
     bare = sum(yardstick.seconds)
-    per_epoch = sorted(run / bare_epoch for run, bare_epoch in zip(timing.epoch_training_parts, yardstick.seconds))
+    ratios = lambda parts: sorted(run / bare_epoch for run, bare_epoch in zip(parts, yardstick.seconds))
     return {"timing": timing, "bare_s": bare, "run_s": timing.total, "training_s": timing.training_part,
-            "run_x_bare": timing.total / bare, "training_x_bare": timing.training_part / bare,
-            "epoch_ratios": per_epoch}
+            "steps_s": sum(timing.epoch_step_parts), "run_x_bare": timing.total / bare,
+            "training_x_bare": timing.training_part / bare, "steps_x_bare": sum(timing.epoch_step_parts) / bare,
+            "epoch_ratios": ratios(timing.epoch_training_parts), "epoch_step_ratios": ratios(timing.epoch_step_parts)}
 
 # %% ../nbs/21_bench.ipynb #5a570dfa
 def run_vs_bare_table(comparison: dict) -> pd.DataFrame:
     "The comparison as one short table."
     t = comparison["timing"]
     rows = [{"what": f"bare loop, {t.steps} steps", "seconds": comparison["bare_s"], "x_bare": 1.0},
-            {"what": "run: training part", "seconds": comparison["training_s"],
-             "x_bare": comparison["training_x_bare"]},
+            {"what": "run: its steps alone (batch start to end)", "seconds": comparison["steps_s"],
+             "x_bare": comparison["steps_x_bare"]},
+            {"what": "run: training part (the steps and Lightning's loop between them)",
+             "seconds": comparison["training_s"], "x_bare": comparison["training_x_bare"]},
             {"what": f"run: whole ({t.epochs} epochs, start to summary)", "seconds": comparison["run_s"],
              "x_bare": comparison["run_x_bare"]}]
     return pd.DataFrame(rows).set_index("what").round(2)
 
 # %% ../nbs/21_bench.ipynb #0fa52868
 def epoch_ratio_spread(comparison: dict) -> str:
-    "The spread of the epoch-by-epoch ratios of training part to bare loop, in words."
-    ratios = comparison["epoch_ratios"]
-    return (f"training part / bare loop, epoch by epoch: median {statistics.median(ratios):.2f}, "
-            f"range {ratios[0]:.2f}–{ratios[-1]:.2f}")
+    "The spread of the epoch-by-epoch ratios of steps and training part to bare loop, in words."
+    spread = lambda r: f"median {statistics.median(r):.2f}, range {r[0]:.2f}–{r[-1]:.2f}"
+    return (f"epoch by epoch, steps / bare loop: {spread(comparison['epoch_step_ratios'])}; "
+            f"training part / bare loop: {spread(comparison['epoch_ratios'])}")
 
 # %% ../nbs/21_bench.ipynb #c3ea8727
 def short_run_cost(config: Config) -> pd.DataFrame:
@@ -256,28 +271,6 @@ def short_run_cost(config: Config) -> pd.DataFrame:
     table = pd.DataFrame(rows).set_index("what")
     return table.assign(x_bare_epoch=table["seconds"] / bare,
                         x_bare_epoch_plus_imports=table["seconds"] / (bare + imports)).round(2)
-
-# %% ../nbs/21_bench.ipynb #ba22235e
-def thread_settings() -> dict[str, tuple[str, dict[str, str]]]:
-    "The settings `thread_table` compares: name -> (config `threads`, environment)."
-    cores = os.cpu_count()
-    return {"1 thread": ("1", {}), f"{cores} threads": (str(cores), {}),
-            f"{cores} threads, OMP_WAIT_POLICY=PASSIVE": (str(cores), {"OMP_WAIT_POLICY": "PASSIVE"}),
-            "auto (the default)": ("auto", {})}
-
-# %% ../nbs/21_bench.ipynb #ed816b69
-def thread_table(config: Config, epochs: int = 5) -> pd.DataFrame:
-    "Ms per training step of an `epochs`-epoch run for each thread setting, quiet and beside one busy process."
-    rows = []
-    for load in ("quiet", "one busy process"):
-        with competing_process() if load != "quiet" else contextlib.nullcontext():
-            rows += [{"threads": name, "load": load, "ms_per_step": run_step_ms_in_child(
-                         dataclasses.replace(config, threads=threads, max_epochs=epochs), environment)}
-                     for name, (threads, environment) in thread_settings().items()]
-    table = pd.DataFrame(rows).pivot(index="threads", columns="load", values="ms_per_step")
-    table = table.reindex(index=list(thread_settings()), columns=["quiet", "one busy process"])
-    return table.assign(busy_x_quiet=table["one busy process"] / table["quiet"],
-                        quiet_x_best_quiet=table["quiet"] / table["quiet"].min()).round(2)
 
 # %% ../nbs/21_bench.ipynb #a0addf97
 def _timed(config: Config, seeds: int):
@@ -358,6 +351,7 @@ def bench_report(config: Config,
     "The benchmark tables as text, one section at a time (a generator, so a caller can show each when ready)."
     yield f"machine: {machine_description()}"
     yield "one update, as the bare loop does it and as GaussGan does\n" + update_costs(config).to_string()
+    yield "where a step goes (torch.profiler: calls and self ms per step)\n" + step_profile(config, steps).to_string()
     rows = step_table(config, steps, warmup)
     yield "time per training step\n" + rows.to_string(index=False)
     yield "the earlier system beside ours\n" + earlier_comparison(rows).to_string()

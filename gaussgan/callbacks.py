@@ -58,13 +58,14 @@ def convergence_callbacks(config: Config, checkpoint_dir: Path) -> list[Callback
     name = convergence_metric(config)
     monitor, mode = f"val/{name}", "max" if METRICS[name].higher_is_better else "min"
     # A checkpoint of its own for the last epoch: Lightning's save_last rewrites last.ckpt only in the epochs
-    # where the best checkpoint improves.
+    # where the best checkpoint improves. Written at every epoch's end, validated or not (validation_every).
     return [ConvergenceTracker(),
             EarlyStopping(monitor, min_delta=config.convergence_min_delta, patience=config.convergence_patience,
                           mode=mode, check_finite=False),
             RunCheckpoint(checkpoint_dir, filename="best", monitor=monitor, mode=mode, save_top_k=1,
                           enable_version_counter=False),
-            RunCheckpoint(checkpoint_dir, filename="last", save_top_k=1, enable_version_counter=False)]
+            RunCheckpoint(checkpoint_dir, filename="last", save_top_k=1, enable_version_counter=False,
+                          save_on_train_epoch_end=True)]
 
 # %% ../nbs/14_callbacks.ipynb #4c133c18
 class MetricHistory(Callback):

@@ -113,6 +113,7 @@ def final_metrics(samples: np.ndarray, coverage: dict | None, seeds: pd.DataFram
 
 # %% ../nbs/17_results.ipynb #21c176b9
 def _write_outputs(run_dir: Path, config: Config, samples: np.ndarray, summary: dict) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)  # a run that never checkpointed has no folder yet
     np.savez(run_dir / "samples.npz", points=samples)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -8,34 +8,41 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import json
 import math
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import lightning as L
+import pandas as pd
 import torch
 from lightning.pytorch.callbacks import Callback
+from torch.profiler import ProfilerActivity, profile
 from torch.utils.benchmark import Timer
 
 from .build import build_model, build_target_and_points
 from .config import Config
 from .data import GaussDataModule, ShuffledBatches
-from .model import make_optimizers, plain_training_step
+from .losses import critic_loss_gradients
+from .model import plain_training_step
+from .nets import leaky_layers, make_optimizers
 from .phases import synchronize
 from .train import train
 
 # %% auto #0
 __all__ = ['YARDSTICK', 'seconds_per_call', 'reset_peak_memory', 'peak_memory', 'machine_description', 'StepClock', 'step_times',
            'bench_device', 'bare_setup', 'bare_loop', 'InterleavedBareLoop', 'competing_process', 'import_seconds',
-           'run_step_ms', 'run_step_ms_in_child']
+           'run_step_ms', 'run_step_ms_in_child', 'ProfiledSteps', 'operator_table', 'step_profile', 'compile_saving',
+           'lone_preset_run', 'thread_settings', 'thread_table']
 
 # %% ../nbs/20_timing.ipynb #c2748c73
 def seconds_per_call(f: Callable[[], object],
@@ -108,6 +115,7 @@ class StepClock(Callback):
 def step_times(config: Config,
                steps: int = 50,   # timed steps
                warmup: int = 3,   # untimed steps first (allocator, caches, compilation)
+               callbacks: Sequence[Callback] = (), # more of Lightning's callbacks (e.g. a profiler's)
               ) -> list[float]:
     "Seconds of each of `steps` training steps of the model `config` describes, after `warmup` steps."
     L.seed_everything(config.seed, verbose=False)
@@ -120,7 +128,7 @@ def step_times(config: Config,
         trainer = L.Trainer(max_epochs=1, limit_train_batches=steps + warmup, limit_val_batches=0,
                             accelerator=config.accelerator, precision=config.precision, logger=False,
                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                            callbacks=[clock])
+                            callbacks=[clock, *callbacks])
         model = build_model(config, target=target, points=points)
         data = GaussDataModule(model.data_scaling.to_internal(points), batch_size=config.batch_size, seed=config.seed)
         trainer.fit(model, data)
@@ -146,21 +154,24 @@ def bare_setup(config: Config):
     return networks, make_optimizers(**networks, learning_rate=config.learning_rate), model.averaged_generator, batches
 
 # %% ../nbs/20_timing.ipynb #8e2e0b3c
-def bare_loop(config: Config, steps: int) -> float:
+def bare_loop(config: Config, steps: int,
+              around: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext, # e.g. a profiler
+             ) -> float:
     "Seconds for `steps` calls of `plain_training_step` doing `config`'s optimisation (no killer), and nothing else."
     networks, optimizers, average, batches = bare_setup(config)
     step = functools.partial(plain_training_step, **networks, averaged_generator=average, optimizers=optimizers,
                              n_critic=config.n_critic, n_predictor=config.n_predictor,
                              grad_penalty=config.grad_penalty, killer=None, reward_weight=config.reward_weight)
     done = 0
-    synchronize(); start = time.perf_counter()
-    while done < steps:
-        for real in batches:
-            step(real)
-            done += 1
-            if done == steps: break
-    synchronize()
-    return time.perf_counter() - start
+    with around():
+        synchronize(); start = time.perf_counter()
+        while done < steps:
+            for real in batches:
+                step(real)
+                done += 1
+                if done == steps: break
+        synchronize()
+        return time.perf_counter() - start
 
 # %% ../nbs/20_timing.ipynb #f38884db
 YARDSTICK = "yardstick"  # a phase whose time is not the run's (see `InterleavedBareLoop`)
@@ -213,3 +224,89 @@ def run_step_ms_in_child(config: Config, environment: dict[str, str]) -> float:
     done = subprocess.run([sys.executable, "-c", code], env={**inherited, **environment}, capture_output=True,
                           text=True, check=True)
     return float(done.stdout.split()[-1])
+
+# %% ../nbs/20_timing.ipynb #df78a78a
+class ProfiledSteps(Callback):
+    "`torch.profiler` over the training steps from batch `start` on, in the run's own loop."
+    def __init__(self, start: int): self.start, self.profile = start, profile(activities=[ProfilerActivity.CPU])
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if batch_idx == self.start: self.profile.__enter__()
+    def on_train_end(self, trainer, pl_module): self.profile.__exit__(None, None, None)
+
+# %% ../nbs/20_timing.ipynb #d64f6b69
+def operator_table(profiled: profile, steps: int) -> pd.DataFrame:
+    "Each operator's (and phase mark's) calls and self milliseconds per step, from a profile of `steps` steps."
+    rows = {e.key: (e.count / steps, e.self_cpu_time_total / 1e3 / steps) for e in profiled.key_averages()}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["calls", "self_ms"]).rename_axis("operator")
+
+# %% ../nbs/20_timing.ipynb #f071d1bc
+def step_profile(config: Config, steps: int = 200, warmup: int = 5,
+                 top: int = 12, # operators shown one by one; the rest as one row
+                ) -> pd.DataFrame:
+    "Per step, the bare loop's and the run's operators (calls, self ms), their sums, and what no operator accounts for."
+    bare_profile = profile(activities=[ProfilerActivity.CPU])
+    bare_loop(config, warmup)
+    bare_wall = bare_loop(config, steps, around=lambda: bare_profile)
+    profiled = ProfiledSteps(start=warmup)
+    run_wall = sum(step_times(config, steps=steps, warmup=warmup, callbacks=[profiled]))
+    table = operator_table(bare_profile, steps).join(operator_table(profiled.profile, steps), how="outer",
+                                                      lsuffix="_bare", rsuffix="_run").fillna(0.0)
+    shown = table.loc[table[["self_ms_bare", "self_ms_run"]].max(axis=1).nlargest(top).index]
+    rest = table.drop(shown.index).sum().rename("other operators")
+    total = table.sum()
+    outside = pd.Series({"calls_bare": 0, "self_ms_bare": 1e3 * bare_wall / steps - total["self_ms_bare"],
+                         "calls_run": 0, "self_ms_run": 1e3 * run_wall / steps - total["self_ms_run"]},
+                        name="outside any operator (Python)")
+    wall = pd.Series({"calls_bare": total["calls_bare"], "self_ms_bare": 1e3 * bare_wall / steps,
+                      "calls_run": total["calls_run"], "self_ms_run": 1e3 * run_wall / steps}, name="step (profiled)")
+    return pd.concat([shown, rest.to_frame().T, outside.to_frame().T, wall.to_frame().T]).round(3)
+
+# %% ../nbs/20_timing.ipynb #34a9b347
+def compile_saving(config: Config, calls: int = 200) -> pd.DataFrame:
+    "One critic update's closed-form gradients (`critic_loss_gradients`), eager and `torch.compile`d: ms a call, compile s."
+    networks, _, _, batches = bare_setup(config)
+    layers, real = leaky_layers(networks["critic"].net), next(iter(batches))
+    with torch.no_grad():
+        fake, alpha = networks["generator"](len(real)), torch.rand(len(real), 1, device=real.device)
+        arguments = (*layers, real, fake, alpha, None, config.grad_penalty)
+        compiled = torch.compile(critic_loss_gradients, dynamic=False)
+        start = time.perf_counter(); compiled(*arguments); compile_s = time.perf_counter() - start
+        rows = [{"way": way, "ms_per_call": 1e3 * seconds_per_call(lambda: f(*arguments), 0.5),
+                 "compile_s": s} for way, f, s in (("eager", critic_loss_gradients, 0.0),
+                                                   ("torch.compile", compiled, compile_s))]
+    return pd.DataFrame(rows).set_index("way").round(3)
+
+# %% ../nbs/20_timing.ipynb #360e4325
+def lone_preset_run(preset: str) -> dict:
+    "`gaussgan train --preset <preset>` as a user runs it (a fresh process, a new store): wall time, what it reached."
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        subprocess.run([shutil.which("gaussgan") or "gaussgan", "train", "--preset", preset], cwd=folder, check=True,
+                       capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        summary = json.loads(next(Path(folder).rglob("summary.json")).read_text())
+    return {"preset": preset, "minutes": seconds / 60, "epochs": len(summary["history"]),
+            "final_within_3sd_percent": 100 * summary["coverage"]["within"],
+            "last_validation_modes": summary["metrics"]["HighQuality/modes"]}
+
+# %% ../nbs/20_timing.ipynb #ba22235e
+def thread_settings() -> dict[str, tuple[str, dict[str, str]]]:
+    "The settings `thread_table` compares: name -> (config `threads`, environment)."
+    cores = os.cpu_count()
+    return {"1 thread": ("1", {}), f"{cores} threads": (str(cores), {}),
+            f"{cores} threads, OMP_WAIT_POLICY=PASSIVE": (str(cores), {"OMP_WAIT_POLICY": "PASSIVE"}),
+            "auto (the default)": ("auto", {})}
+
+# %% ../nbs/20_timing.ipynb #ed816b69
+def thread_table(config: Config, epochs: int = 5) -> pd.DataFrame:
+    "Ms per training step of an `epochs`-epoch run for each thread setting, quiet and beside one busy process."
+    rows = []
+    for load in ("quiet", "one busy process"):
+        with competing_process() if load != "quiet" else contextlib.nullcontext():
+            rows += [{"threads": name, "load": load, "ms_per_step": run_step_ms_in_child(
+                         dataclasses.replace(config, threads=threads, max_epochs=epochs), environment)}
+                     for name, (threads, environment) in thread_settings().items()]
+    table = pd.DataFrame(rows).pivot(index="threads", columns="load", values="ms_per_step")
+    table = table.reindex(index=list(thread_settings()), columns=["quiet", "one busy process"])
+    return table.assign(busy_x_quiet=table["one busy process"] / table["quiet"],
+                        quiet_x_best_quiet=table["quiet"] / table["quiet"].min()).round(2)
