@@ -39,7 +39,7 @@ def test_train_with_killer_and_a_csv_file(scratch):
 
 
 def test_train_with_a_preset_and_an_option_beside_it(scratch):
-    done = gaussgan("train", "--preset", "ring8", "--max-epochs", "1", *SMALL, cwd=scratch)
+    done = gaussgan("train", "--preset", "ring8", "--max-epochs", "1", "--validation-every", "1", *SMALL, cwd=scratch)
     assert done.returncode == 0, done.stderr
     assert "finished (1 epochs)" in done.stdout and "against the ring target" in done.stdout  # the option won
     assert "HighQuality/modes" in done.stdout and "within 3σ of a mode" in done.stdout
