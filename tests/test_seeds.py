@@ -25,7 +25,7 @@ def relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @pytest.mark.parametrize("generator_type", ["classical_normal", "classical_uniform", "direct"])
 def test_each_member_ends_where_its_seed_alone_ends(scratch, generator_type):
-    "One epoch of 4 steps: every weight tensor of every member within 1e-4 (relative) of its seed's run alone."
+    "One epoch of 4 steps: every weight tensor of every member within 1e-3 (relative) of its seed's run alone."
     config = where(scratch, max_epochs=1, dataset_size=1000, generator_type=generator_type)
     ensemble = read_checkpoint(train(config, seeds=3).checkpoint)["state_dict"]
     for i, seed in enumerate((41, 42, 43)):
@@ -33,7 +33,9 @@ def test_each_member_ends_where_its_seed_alone_ends(scratch, generator_type):
         for name, value in alone.items():
             if value.is_floating_point():
                 member = ensemble[name].reshape(3, -1)[i]  # a stacked BatchNorm's vectors lie side by side
-                assert relative_difference(member, value.flatten()) < 1e-4, (seed, name)
+                # Not 1e-4: a bias just before BatchNorm has a true gradient of zero, and Adam divides its rounding
+                # noise (stacked and single matrix products round differently) by its own size (model chapter).
+                assert relative_difference(member, value.flatten()) < 1e-3, (seed, name)
 
 
 def test_members_are_independent(scratch):
