@@ -263,7 +263,7 @@ def step_profile(config: Config, steps: int = 200, warmup: int = 5,
 
 # %% ../nbs/20_timing.ipynb #34a9b347
 def compile_saving(config: Config, calls: int = 200) -> pd.DataFrame:
-    "One critic update's closed-form gradients (`critic_loss_gradients`), eager and `torch.compile`d: ms a call, compile s."
+    "The closed-form critic gradients (`critic_loss_gradients`), eager and `torch.compile`d: ms a call, compile s."
     networks, _, _, batches = bare_setup(config)
     layers, real = leaky_layers(networks["critic"].net), next(iter(batches))
     with torch.no_grad():
