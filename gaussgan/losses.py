@@ -14,7 +14,7 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['KILLER_FORMULATIONS', 'critic_wasserstein_loss', 'autograd_input_gradient', 'gradient_penalty', 'generator_loss',
-           'is_right_half', 'predictor_loss', 'leaky_slopes', 'affine', 'leaky_mlp_forward', 'backpropagate_rows',
+           'is_right_half', 'predictor_loss', 'leaky_backward', 'affine', 'leaky_mlp_forward', 'backpropagate_rows',
            'leaky_mlp_input_gradient', 'leaky_mlp_backward', 'critic_loss_gradients', 'GeneratedBatches',
            'assign_gradients']
 
@@ -65,57 +65,60 @@ def predictor_loss(logits: Tensor, points: Tensor, x_zero: float | Tensor = 0.0)
     return F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(-1)
 
 # %% ../nbs/08_losses.ipynb #53b6ebcd
-def leaky_slopes(pre: Tensor, negative_slope: float) -> Tensor:
-    "A leaky ReLU's derivative at `pre`, as floats: 1 where pre > 0, else `negative_slope` (0: a ReLU)."
-    # Float operations throughout: a comparison to bool and back costs three times as much on a CPU (benchmarks).
-    return pre.clamp_min(0).sign_().mul_(1 - negative_slope).add_(negative_slope)
+def leaky_backward(grad: Tensor, activation: Tensor, negative_slope: float) -> Tensor:
+    "`grad` times a leaky ReLU's slope, read off its output `activation`: 1 where positive, else `negative_slope`."
+    # ATen's kernel for autograd's leaky-ReLU backward: one pass, where building the slopes as a tensor took five.
+    return torch.ops.aten.leaky_relu_backward(grad, activation, negative_slope, True)
 
 # %% ../nbs/08_losses.ipynb #20121729
 def affine(h: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     "h Wᵀ + b for a linear layer (weight (out, in)) or a seed ensemble's stack of them (weight (N, out, in))."
-    if weight.ndim == 2: return torch.addmm(bias, h, weight.T)
+    if weight.ndim == 2: return F.linear(h, weight, bias)  # one call: no transposed view made first
     return torch.baddbmm(bias.unsqueeze(-2), h, weight.mT)
 
 # %% ../nbs/08_losses.ipynb #66a78ccb
 def leaky_mlp_forward(weights: Sequence[Tensor], # each linear layer's weight, (…, out, in), the output layer's last
                       biases: Sequence[Tensor], negative_slope: float,
                       x: Tensor,                 # (…, rows, in)
-                     ) -> tuple[Tensor, list[Tensor], list[Tensor]]:
-    "A leaky-ReLU MLP's outputs (…, rows, out), each layer's input (x first, the last hidden output last) and slopes."
-    inputs, slopes = [x], []
+                     ) -> tuple[Tensor, list[Tensor]]:
+    "A leaky-ReLU MLP's outputs (…, rows, out) and each layer's input (x first, the last hidden activation last)."
+    inputs = [x]
     for weight, bias in zip(weights[:-1], biases[:-1]):
-        pre = affine(inputs[-1], weight, bias)
-        slopes.append(leaky_slopes(pre, negative_slope))
-        inputs.append(pre.mul_(slopes[-1]))
-    return affine(inputs[-1], weights[-1], biases[-1]), inputs, slopes
+        inputs.append(F.leaky_relu_(affine(inputs[-1], weight, bias), negative_slope))
+    return affine(inputs[-1], weights[-1], biases[-1]), inputs
 
 # %% ../nbs/08_losses.ipynb #9537c647
-def backpropagate_rows(weights: Sequence[Tensor], slopes: Sequence[Tensor],
-                       row_scales: Tensor, # (…, rows): k, each row's factor
+def backpropagate_rows(weights: Sequence[Tensor],
+                       activations: Sequence[Tensor], # the hidden layers' outputs (`leaky_mlp_forward`'s inputs[1:])
+                       negative_slope: float,
+                       row_scales: Tensor | None = None, # (…, rows): k, each row's factor; None: 1 for every row
                       ) -> list[Tensor]:
     """∂(Σᵢ kᵢ D(xᵢ)) / ∂(each hidden layer's output), per row: layer L's is k (w_o ⊙ m_L), each earlier one
-    (v W) ⊙ m. Where k = 1, they are the chain of ∇ₓD at that row's point (∇ₓD = v₁ W₁)."""
-    vs = [row_scales.unsqueeze(-1) * weights[-1] * slopes[-1]]
-    for weight, slope in zip(reversed(weights[1:-1]), reversed(slopes[:-1])): vs.insert(0, (vs[0] @ weight) * slope)
+    (v W) ⊙ m, with m the slopes. Where k = 1, they are the chain of ∇ₓD at that row's point (∇ₓD = v₁ W₁)."""
+    top = weights[-1] if row_scales is None else row_scales.unsqueeze(-1) * weights[-1]
+    vs = [leaky_backward(top, activations[-1], negative_slope)]
+    for weight, activation in zip(reversed(weights[1:-1]), reversed(activations[:-1])):
+        vs.insert(0, leaky_backward(vs[0] @ weight, activation, negative_slope))
     return vs
 
 # %% ../nbs/08_losses.ipynb #b8dc4be5
 def leaky_mlp_input_gradient(weights: Sequence[Tensor], biases: Sequence[Tensor], negative_slope: float,
                              x: Tensor) -> tuple[Tensor, Tensor]:
     "A leaky-ReLU critic's scores D(x) (…, rows) and input gradients ∇ₓD(x) (…, rows, in), in one pass."
-    scores, _, slopes = leaky_mlp_forward(weights, biases, negative_slope, x)
-    scores = scores[..., 0]
-    return scores, backpropagate_rows(weights, slopes, torch.ones_like(scores))[0] @ weights[0]
+    scores, inputs = leaky_mlp_forward(weights, biases, negative_slope, x)
+    return scores[..., 0], backpropagate_rows(weights, inputs[1:], negative_slope)[0] @ weights[0]
 
 # %% ../nbs/08_losses.ipynb #90bbb50e
-def leaky_mlp_backward(weights: Sequence[Tensor], inputs: Sequence[Tensor], slopes: Sequence[Tensor],
+def leaky_mlp_backward(weights: Sequence[Tensor],
+                       inputs: Sequence[Tensor],  # `leaky_mlp_forward`'s, at the rows the loss reads
+                       negative_slope: float,
                        upstream: Tensor, # (…, rows, out): ∂loss/∂ of the MLP's outputs at those rows
                       ) -> tuple[list[Tensor], list[Tensor]]:
-    "The weight and bias gradients of the loss, from `leaky_mlp_forward`'s inputs and slopes: ordinary backprop."
+    "The weight and bias gradients of the loss, from `leaky_mlp_forward`'s layer inputs: ordinary backprop."
     weight_grads, bias_grads, delta = [], [], upstream
     for layer in reversed(range(len(weights))):
         weight_grads.insert(0, delta.mT @ inputs[layer]); bias_grads.insert(0, delta.sum(-2))
-        if layer: delta = (delta @ weights[layer]) * slopes[layer - 1]
+        if layer: delta = leaky_backward(delta @ weights[layer], inputs[layer], negative_slope)
     return weight_grads, bias_grads
 
 # %% ../nbs/08_losses.ipynb #dd3b7ef6
@@ -129,26 +132,26 @@ def critic_loss_gradients(weights: Sequence[Tensor], # a leaky-ReLU critic's lay
     "The Wasserstein term, the penalty, and the gradients of `wasserstein + λ·penalty` by weight and by bias."
     n = real.shape[-2]
     scored, penalised = slice(0, 2 * n), slice(2 * n, 3 * n)   # rows: real and fake | interpolates
-    interpolates = alpha * real + (1 - alpha) * fake
-    scores, inputs, slopes = leaky_mlp_forward(weights, biases, negative_slope,
-                                               torch.cat([real, fake, interpolates], -2))
-    scores = scores[..., 0]
-    real_scores, fake_scores = scores[..., :n], scores[..., n:2 * n]
-    wasserstein = critic_wasserstein_loss(real_scores, fake_scores, real_weights)
-    if real_weights is None: real_factors = torch.full_like(real_scores, -1 / n)
+    interpolates = alpha * real + (1 - alpha) * fake   # as `gradient_penalty` makes them
+    scores, inputs = leaky_mlp_forward(weights, biases, negative_slope, torch.cat([real, fake, interpolates], -2))
+    if real_weights is None: real_factors = scores.new_full(real.shape[:-1], -1 / n)
     else: real_factors = -real_weights / real_weights.sum(-1, keepdim=True).clamp_min(1e-12)
-    row_scales = torch.cat([real_factors, torch.full_like(fake_scores, 1 / n), torch.ones_like(fake_scores)], -1)
-    vs = backpropagate_rows(weights, slopes, row_scales)   # the Wasserstein backprop and ∇ₓD's chain at once
+    row_scales = torch.cat([real_factors, torch.full_like(real_factors, 1 / n), torch.ones_like(real_factors)], -1)
+    scored_scales = row_scales[..., scored]
+    # `critic_wasserstein_loss` as the sum its gradient differentiates: Σ over scored rows of factor × score
+    wasserstein = (scored_scales * scores[..., scored, 0]).sum(-1)
+    vs = backpropagate_rows(weights, inputs[1:], negative_slope, row_scales)  # Wasserstein backprop, ∇ₓD's chain
     grad = vs[0][..., penalised, :] @ weights[0]
     norm = grad.norm(dim=-1)
     penalty = (norm - 1).square().mean(-1)
-    back = grad * torch.where(norm > 0, 2 * grad_penalty * (norm - 1) / (n * norm), 0.0).unsqueeze(-1)
+    # ∂(λ·penalty)/∂∇ₓD; where ∇ₓD = 0 it is 0 (autograd's norm has gradient 0 there), which the clamp keeps
+    back = grad * ((norm - 1) / norm.clamp_min(1e-30)).mul_(2 * grad_penalty / n).unsqueeze(-1)
     # The penalty's backward through the chain. Its factor for layer l's weights takes the interpolates' rows of
     # that layer's input, which nothing needs any more, so dW_l = v_lᵀ [the scored rows' inputs; that factor].
     for l, weight in enumerate(weights[:-1]):
         inputs[l][..., penalised, :] = back
-        back = (back @ weight.mT) * slopes[l][..., penalised, :]
-    scored_scales = row_scales[..., scored]
+        back = leaky_backward(F.linear(back, weight) if weight.ndim == 2 else back @ weight.mT,
+                              inputs[l + 1][..., penalised, :], negative_slope)
     output_weight = scored_scales.unsqueeze(-2) @ inputs[-1][..., scored, :] + back.sum(-2, keepdim=True)
     return (wasserstein, penalty, [v.mT @ h for v, h in zip(vs, inputs[:-1])] + [output_weight],
             [v[..., scored, :].sum(-2) for v in vs] + [scored_scales.sum(-1, keepdim=True)])
@@ -160,15 +163,14 @@ class GeneratedBatches:
     critic_batches: list[tuple[Tensor, Tensor]] # (fake, alpha) for each critic update
     fake: Tensor                                # the generator update's points, (…, batch, 2)
     inputs: list[Tensor]                        # the generator MLP's layer inputs at those points' rows
-    slopes: list[Tensor]                        # and its activations' slopes there
 
     @classmethod
-    def split(cls, points: Tensor, inputs: list[Tensor], slopes: list[Tensor], alphas: list[Tensor]):
+    def split(cls, points: Tensor, inputs: list[Tensor], alphas: list[Tensor]):
         "One forward's rows cut into the critic updates' batches (with their `alphas`) and the generator update's."
         size, last = points.shape[-2] // (len(alphas) + 1), len(alphas)
         rows = lambda t, k: t[..., k * size:(k + 1) * size, :]
         return cls([(rows(points, k), alpha) for k, alpha in enumerate(alphas)], rows(points, last),
-                   [rows(h, last) for h in inputs], [rows(s, last) for s in slopes])
+                   [rows(h, last) for h in inputs])
 
 # %% ../nbs/08_losses.ipynb #df729665
 def assign_gradients(parameters: Sequence[Tensor], gradients: Sequence[Tensor]) -> None:

@@ -19,8 +19,8 @@ from .losses import (KILLER_FORMULATIONS, GeneratedBatches, assign_gradients, cr
                              critic_wasserstein_loss, generator_loss, gradient_penalty, leaky_mlp_backward,
                              leaky_mlp_forward, leaky_mlp_input_gradient, predictor_loss)
 from .metrics import MetricContext, evaluate
-from .nets import (BATCH_NORM_BATCHES, Critic, MemberRandom, closed_form_generator, frozen, leaky_layers,
-                           make_optimizers, weight_average)
+from .nets import (BATCH_NORM_BATCHES, Critic, MemberRandom, adam_step, closed_form_generator, frozen,
+                           leaky_layers, make_optimizers, update_weight_average, weight_average)
 from .phases import phase
 
 # %% auto #0
@@ -147,9 +147,15 @@ def on_fit_start(self: GaussGan):
     # Gradients in closed form where nothing needs autograd's: not compiled, no autocast, no DDP gradient hooks.
     closed_form = (self._score is self.critic and not self._lightning_backward
                    and "mixed" not in str(self.trainer.precision))
-    self._closed_form_critic = (closed_form and isinstance(self.critic, Critic)
-                                 and leaky_layers(self.critic.net) is not None)
+    # Read once here: the networks' layers and torch's optimisers stay the same objects for the whole fit.
+    self._critic_layers = leaky_layers(self.critic.net) if closed_form and isinstance(self.critic, Critic) else None
+    self._closed_form_critic = self._critic_layers is not None
     self._closed_form_generator = self._closed_form_critic and closed_form_generator(self.generator)
+    self._generator_layers = leaky_layers(self.generator.net) if self._closed_form_generator else None
+    self._torch_optimizers = dict(zip(self._optimizer_names, self.trainer.optimizers))
+    average, state = self.averaged_generator, any(b.numel() for b in self.generator.buffers())  # BatchNorm's
+    self._average_weights = None if average is None or state else (list(average.module.parameters()),
+                                                                    list(self.generator.parameters()))
     if self.trainer.world_size > 1:  # every process its own noise (the same seed would repeat the fake points)
         torch.manual_seed(torch.initial_seed() + self.global_rank)
     self._unchecked: list[Tensor] = []  # each step's losses, until they are checked
@@ -171,7 +177,7 @@ def step_without_lightning(self: GaussGan, network: str) -> None:
     "torch's own step of `network`'s optimiser, counted as Lightning counts the steps of its wrapper."
     # No closure, scaler or gradient sync to run where gradients are set in closed form: the wrapper's per-call
     # hooks would cost several times the fused update on a CPU (the benchmarks' step profile).
-    self.optimizer(network).optimizer.step()
+    adam_step(self._torch_optimizers[network])
     progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress  # trainer.global_step
     progress.increment_ready(); progress.increment_completed()
 
@@ -201,8 +207,8 @@ def critic_updates(self: GaussGan, real: Tensor,
 def closed_form_critic_update(self: GaussGan, *, real: Tensor, fake: Tensor, alpha: Tensor,
                               weights: Tensor | None) -> tuple[Tensor, Tensor]:
     "One critic update by the gradients `critic_loss_gradients` writes out; the Wasserstein term and the penalty."
-    layer_weights, layer_biases, negative_slope = leaky_layers(self.critic.net)
-    with torch.no_grad():
+    layer_weights, layer_biases, negative_slope = self._critic_layers
+    with torch.inference_mode():  # not even no_grad's bookkeeping: nothing here is ever differentiated
         wasserstein, penalty, weight_grads, bias_grads = critic_loss_gradients(
             layer_weights, layer_biases, negative_slope, real, fake, alpha, weights, grad_penalty=self.grad_penalty)
     assign_gradients([*layer_weights, *layer_biases], [*weight_grads, *bias_grads])
@@ -226,12 +232,20 @@ def generator_update(self: GaussGan, batch_size: int) -> dict[str, Tensor]:
     with frozen(self.critic, self.predictor):
         reward = self.predictor.probability_positive(fake) if self.killer == "reward" else None
         if self._closed_form_critic:  # D is linear around each point, so ∇D(x̃)·x̃ backpropagates as D(x̃) does
-            with torch.no_grad(): scores, slopes = leaky_mlp_input_gradient(*leaky_layers(self.critic.net), fake)
+            with torch.no_grad(): scores, slopes = leaky_mlp_input_gradient(*self._critic_layers, fake)
             self.update("generator", generator_loss((slopes * fake).sum(-1), reward, self.reward_weight))
             loss = generator_loss(scores, None if reward is None else reward.detach(), self.reward_weight)
         else: self.update("generator", loss := generator_loss(self._score(fake), reward, self.reward_weight))
-    if self.averaged_generator is not None: self.averaged_generator.update_parameters(self.generator)
+    self.follow_generator()
     return {"generator_loss": loss}
+
+# %% ../nbs/09_model.ipynb #3f0e9d1a
+@patch
+def follow_generator(self: GaussGan) -> None:
+    "Move the weight average (when there is one) towards the generator's weights after its update."
+    if self._average_weights is not None:
+        update_weight_average(self.averaged_generator, self.generator, *self._average_weights)
+    elif self.averaged_generator is not None: self.averaged_generator.update_parameters(self.generator)
 
 # %% ../nbs/09_model.ipynb #804a682c
 @patch
@@ -242,29 +256,29 @@ def generate_step_batches(self: GaussGan, batch_size: int) -> GeneratedBatches:
         noises.append(self.generator.noise_source(batch_size))
         alphas.append(self.random.uniform(batch_size, 1, device=noises[-1].device, dtype=noises[-1].dtype))
     noises.append(self.generator.noise_source(batch_size))  # the generator update's, last as there
-    with torch.no_grad():
-        outputs, inputs, slopes = leaky_mlp_forward(*leaky_layers(self.generator.net), torch.cat(noises, -2))
-    return GeneratedBatches.split(self.generator.squash(outputs), inputs, slopes, alphas)
+    with torch.inference_mode():
+        outputs, inputs = leaky_mlp_forward(*self._generator_layers, torch.cat(noises, -2))
+        return GeneratedBatches.split(self.generator.squash(outputs), inputs, alphas)
 
 # %% ../nbs/09_model.ipynb #8a53cccb
 @patch
 def closed_form_generator_update(self: GaussGan, made: GeneratedBatches) -> dict[str, Tensor]:
     "The generator update by hand: ∂loss/∂x̃ from the critic's input gradient, backpropagated through the generator."
     batch_size = made.fake.shape[-2]
-    with torch.no_grad(): scores, score_grads = leaky_mlp_input_gradient(*leaky_layers(self.critic.net), made.fake)
+    with torch.inference_mode(): scores, score_grads = leaky_mlp_input_gradient(*self._critic_layers, made.fake)
     upstream, reward = score_grads / -batch_size, None   # ∂(−mean D(x̃))/∂x̃
     if self.killer == "reward":  # its term's gradient at the points by autograd, through the frozen predictor
-        fake = made.fake.detach().requires_grad_(True)
+        fake = made.fake.clone().requires_grad_(True)  # an inference-mode tensor's copy that autograd may track
         with frozen(self.predictor): reward = self.predictor.probability_positive(fake)
         (reward_grad,) = torch.autograd.grad(generator_loss(0 * reward, reward, self.reward_weight).sum(), fake)
         upstream, reward = upstream + reward_grad, reward.detach()
-    weights, biases, _ = leaky_layers(self.generator.net)
-    with torch.no_grad():
+    weights, biases, negative_slope = self._generator_layers
+    with torch.inference_mode():
         upstream = upstream * (1 - (made.fake / self.generator.bound).square())  # through `squash`
-        weight_grads, bias_grads = leaky_mlp_backward(weights, made.inputs, made.slopes, upstream)
+        weight_grads, bias_grads = leaky_mlp_backward(weights, made.inputs, negative_slope, upstream)
     assign_gradients([*weights, *biases], [*weight_grads, *bias_grads])
     self.step_without_lightning("generator")
-    if self.averaged_generator is not None: self.averaged_generator.update_parameters(self.generator)
+    self.follow_generator()
     return {"generator_loss": generator_loss(scores, reward, self.reward_weight)}
 
 # %% ../nbs/09_model.ipynb #7be5498e

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.optim.adam import adam
 from torch.optim.swa_utils import AveragedModel
 
 import gaussgan.quantum  # noqa: F401 (registers the quantum noise sources, so every generator type is here)
@@ -22,7 +23,8 @@ from .sources import NOISE_SOURCES, NoiseSource, make_noise_source
 __all__ = ['NON_LINEARITIES', 'BATCH_NORM_BATCHES', 'make_activation', 'mlp', 'GaussianHeadGenerator', 'DirectGenerator',
            'generator_types', 'generator_noise', 'make_generator', 'Critic', 'activation_derivative', 'Predictor',
            'MemberRandom', 'StackedLinear', 'StackedBatchNorm1d', 'stack_networks', 'leaky_layers',
-           'closed_form_generator', 'ema_with_warm_up', 'weight_average', 'frozen', 'make_optimizers']
+           'closed_form_generator', 'ema_with_warm_up', 'weight_average', 'update_weight_average', 'frozen',
+           'make_optimizers', 'adam_step']
 
 # %% ../nbs/05_nets.ipynb #6b37b19b
 NON_LINEARITIES = ("LeakyReLU", "ReLU", "ELU", "GELU", "SiLU", "Tanh", "Softplus")
@@ -310,15 +312,27 @@ def closed_form_generator(generator: nn.Module) -> bool:
 def ema_with_warm_up(decay: float) -> Callable[[list[Tensor], list[Tensor], Tensor], None]:
     "`AveragedModel`'s `multi_avg_fn` for an EMA whose decay ramps up to `decay`: d_n = min(decay, (1 + n) / (10 + n))."
     def average(averaged: list[Tensor], current: list[Tensor], n_averaged: Tensor) -> None:
-        d = torch.clamp((1 + n_averaged) / (10 + n_averaged), max=decay)  # on the device: no host sync
-        weight = (1 - d).to(averaged[0].dtype)  # once for all the weights: a step's cost is the lerps alone
-        for mean, value in zip(averaged, current): mean.lerp_(value, weight)
+        d = ((1 + n_averaged) / (10 + n_averaged)).clamp_(max=decay)  # on the device: no host sync
+        # One lerp over every weight, as torch's own `get_ema_multi_avg_fn` does it.
+        torch._foreach_lerp_(averaged, current, (1 - d).to(averaged[0].dtype))
     return average
 
 # %% ../nbs/05_nets.ipynb #4fddae16
 def weight_average(generator: nn.Module, decay: float) -> AveragedModel:
     "A frozen exponential moving average of `generator`'s weights; its buffers follow the generator's."
     return AveragedModel(generator, multi_avg_fn=ema_with_warm_up(decay), use_buffers=False).requires_grad_(False)
+
+# %% ../nbs/05_nets.ipynb #c1a7e0f2
+def update_weight_average(average: AveragedModel, generator: nn.Module, # its buffers all empty (no BatchNorm)
+                          averaged: list[Tensor], # `average`'s parameters
+                          current: list[Tensor],  # `generator`'s, in the same order
+                         ) -> None:
+    "`average.update_parameters(generator)`, given the two lists of weights (nothing in the buffers to copy)."
+    # The method gathers, detaches and groups both lists at every call: as much again as the average itself for a
+    # batch-64 step (the benchmarks' update costs). Its first call copies the weights: that one goes through it.
+    if not average.n_averaged: return average.update_parameters(generator)
+    with torch.no_grad(): average.multi_avg_fn(averaged, current, average.n_averaged)  # the method detaches
+    average.n_averaged += 1
 
 # %% ../nbs/05_nets.ipynb #1ce011ed
 BATCH_NORM_BATCHES = [256] * 8  # batch sizes the average's BatchNorm statistics are re-estimated from
@@ -340,6 +354,24 @@ def make_optimizers(*,
                     fused: bool = False, # one kernel per step instead of a loop over the weight tensors
                    ) -> dict[str, torch.optim.Optimizer]:
     "Adam for each network, by its name: generator, critic and, in killer mode, predictor."
-    adam = lambda net, **kw: torch.optim.Adam(net.parameters(), lr=learning_rate, fused=fused, **kw)
-    optimizers = {"generator": adam(generator, betas=(0.5, 0.9)), "critic": adam(critic, betas=(0.5, 0.9))}
-    return optimizers | ({"predictor": adam(predictor)} if predictor is not None else {})
+    adam_for = lambda net, **kw: torch.optim.Adam(net.parameters(), lr=learning_rate, fused=fused, **kw)
+    optimizers = {"generator": adam_for(generator, betas=(0.5, 0.9)), "critic": adam_for(critic, betas=(0.5, 0.9))}
+    return optimizers | ({"predictor": adam_for(predictor)} if predictor is not None else {})
+
+# %% ../nbs/05_nets.ipynb #5d0c2b7e
+def adam_step(optimizer: torch.optim.Adam) -> None:
+    "`optimizer.step()` by torch's functional `adam` on the optimiser's own state and settings, once the state exists."
+    # Adam.step's wrapper (hooks, profiler label, state set-up) costs as much as the fused update of a 256-wide critic
+    # on a CPU (the benchmarks' update costs); the first step, which creates the state, goes through it.
+    groups = [(group, [p for p in group["params"] if p.grad is not None]) for group in optimizer.param_groups]
+    if not all(optimizer.state.get(p) for _, params in groups for p in params): optimizer.step(); return
+    for group, params in groups:
+        state = [optimizer.state[p] for p in params]
+        take = lambda key: [s[key] for s in state]
+        with torch.no_grad():
+            adam(params, [p.grad for p in params], take("exp_avg"), take("exp_avg_sq"),
+                 take("max_exp_avg_sq") if group["amsgrad"] else [], take("step"), foreach=group["foreach"],
+                 capturable=group["capturable"], differentiable=group["differentiable"], fused=group["fused"],
+                 decoupled_weight_decay=group["decoupled_weight_decay"], amsgrad=group["amsgrad"],
+                 beta1=group["betas"][0], beta2=group["betas"][1], lr=group["lr"],
+                 weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"])
