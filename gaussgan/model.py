@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import lightning as L
 import torch
@@ -24,7 +25,7 @@ from .nets import (BATCH_NORM_BATCHES, Critic, MemberRandom, adam_step, closed_f
 from .phases import phase
 
 # %% auto #0
-__all__ = ['plain_training_step', 'GaussGan', 'SeedEnsemble']
+__all__ = ['plain_training_step', 'GaussGan', 'closed_form_maths', 'SeedEnsemble']
 
 # %% ../nbs/09_model.ipynb #fd1af13b
 def plain_training_step(real: Tensor,                 # (batch, 2) real points
@@ -65,7 +66,7 @@ class GaussGan(L.LightningModule):
                  reward_weight: float = 100.0,     # β of the reward killer
                  learning_rate: float = 1e-3,
                  generator_ema: float = 0.995,     # decay of the weight average used to sample; 0: the raw generator
-                 compile: bool = False,            # torch.compile the generator, the critic and its input gradient
+                 compile: bool = False,            # torch.compile the step's maths (`closed_form_maths`) or networks
                  data_scaling: DataScaling | None = None, # data units <-> the networks' coordinates; None: the same
                  metric_context: MetricContext | None = None, # target and reference for validation; None: no metrics
                  metrics: Sequence[str] = (),      # names from `gaussgan.metrics.METRICS`
@@ -85,6 +86,7 @@ class GaussGan(L.LightningModule):
         compiled = (torch.compile(generator), torch.compile(critic)) if compile else (generator, critic)
         object.__setattr__(self, "_generate", compiled[0]); object.__setattr__(self, "_score", compiled[1])
         if compile and self.input_gradient is not None: self.input_gradient = torch.compile(self.input_gradient)
+        self._compile = compile
         self.n_critic, self.n_predictor = n_critic, n_predictor
         self.grad_penalty, self.reward_weight = grad_penalty, reward_weight
         self.metric_context, self.metrics = metric_context, list(metrics)
@@ -137,6 +139,13 @@ def sample(self: GaussGan, n: int) -> Tensor:
         with torch.no_grad(): return self.data_scaling.to_data(generator(n)).cpu()
     finally: generator.train(was_training)
 
+# %% ../nbs/09_model.ipynb #9b1c4e2d
+def closed_form_maths(compiled: bool = False) -> SimpleNamespace:
+    "`critic_loss_gradients` and the leaky-ReLU MLP's forward, input gradient and backward, compiled if asked."
+    maths = dict(critic_loss_gradients=critic_loss_gradients, forward=leaky_mlp_forward,
+                 input_gradient=leaky_mlp_input_gradient, backward=leaky_mlp_backward)
+    return SimpleNamespace(**{name: torch.compile(f, dynamic=False) if compiled else f for name, f in maths.items()})
+
 # %% ../nbs/09_model.ipynb #6d083ef3
 @patch
 def on_fit_start(self: GaussGan):
@@ -144,18 +153,19 @@ def on_fit_start(self: GaussGan):
     # Lightning's backward only where it has work to do: a gradient scaler, or gradients to average across processes.
     scales = getattr(self.trainer.precision_plugin, "scaler", None) is not None
     self._lightning_backward = scales or self.trainer.world_size > 1
-    # Gradients in closed form where nothing needs autograd's: not compiled, no autocast, no DDP gradient hooks.
-    closed_form = (self._score is self.critic and not self._lightning_backward
-                   and "mixed" not in str(self.trainer.precision))
+    # Gradients in closed form where nothing needs autograd's: no autocast, no DDP gradient hooks.
+    closed_form = not self._lightning_backward and "mixed" not in str(self.trainer.precision)
     # Read once here: the networks' layers and torch's optimisers stay the same objects for the whole fit.
     self._critic_layers = leaky_layers(self.critic.net) if closed_form and isinstance(self.critic, Critic) else None
     self._closed_form_critic = self._critic_layers is not None
     self._closed_form_generator = self._closed_form_critic and closed_form_generator(self.generator)
     self._generator_layers = leaky_layers(self.generator.net) if self._closed_form_generator else None
+    self._maths = closed_form_maths(compiled=self._compile)
     self._torch_optimizers = dict(zip(self._optimizer_names, self.trainer.optimizers))
     average, state = self.averaged_generator, any(b.numel() for b in self.generator.buffers())  # BatchNorm's
     self._average_weights = None if average is None or state else (list(average.module.parameters()),
                                                                     list(self.generator.parameters()))
+    self._averaged_once = False
     if self.trainer.world_size > 1:  # every process its own noise (the same seed would repeat the fake points)
         torch.manual_seed(torch.initial_seed() + self.global_rank)
     self._unchecked: list[Tensor] = []  # each step's losses, until they are checked
@@ -209,7 +219,7 @@ def closed_form_critic_update(self: GaussGan, *, real: Tensor, fake: Tensor, alp
     "One critic update by the gradients `critic_loss_gradients` writes out; the Wasserstein term and the penalty."
     layer_weights, layer_biases, negative_slope = self._critic_layers
     with torch.inference_mode():  # not even no_grad's bookkeeping: nothing here is ever differentiated
-        wasserstein, penalty, weight_grads, bias_grads = critic_loss_gradients(
+        wasserstein, penalty, weight_grads, bias_grads = self._maths.critic_loss_gradients(
             layer_weights, layer_biases, negative_slope, real, fake, alpha, weights, grad_penalty=self.grad_penalty)
     assign_gradients([*layer_weights, *layer_biases], [*weight_grads, *bias_grads])
     self.step_without_lightning("critic")
@@ -232,7 +242,7 @@ def generator_update(self: GaussGan, batch_size: int) -> dict[str, Tensor]:
     with frozen(self.critic, self.predictor):
         reward = self.predictor.probability_positive(fake) if self.killer == "reward" else None
         if self._closed_form_critic:  # D is linear around each point, so ∇D(x̃)·x̃ backpropagates as D(x̃) does
-            with torch.no_grad(): scores, slopes = leaky_mlp_input_gradient(*self._critic_layers, fake)
+            with torch.no_grad(): scores, slopes = self._maths.input_gradient(*self._critic_layers, fake)
             self.update("generator", generator_loss((slopes * fake).sum(-1), reward, self.reward_weight))
             loss = generator_loss(scores, None if reward is None else reward.detach(), self.reward_weight)
         else: self.update("generator", loss := generator_loss(self._score(fake), reward, self.reward_weight))
@@ -243,9 +253,10 @@ def generator_update(self: GaussGan, batch_size: int) -> dict[str, Tensor]:
 @patch
 def follow_generator(self: GaussGan) -> None:
     "Move the weight average (when there is one) towards the generator's weights after its update."
-    if self._average_weights is not None:
-        update_weight_average(self.averaged_generator, self.generator, *self._average_weights)
-    elif self.averaged_generator is not None: self.averaged_generator.update_parameters(self.generator)
+    if self.averaged_generator is None: return
+    if self._average_weights is None or not self._averaged_once:  # the first: a copy, or a resumed run's average
+        self.averaged_generator.update_parameters(self.generator); self._averaged_once = True
+    else: update_weight_average(self.averaged_generator, *self._average_weights)
 
 # %% ../nbs/09_model.ipynb #804a682c
 @patch
@@ -257,7 +268,7 @@ def generate_step_batches(self: GaussGan, batch_size: int) -> GeneratedBatches:
         alphas.append(self.random.uniform(batch_size, 1, device=noises[-1].device, dtype=noises[-1].dtype))
     noises.append(self.generator.noise_source(batch_size))  # the generator update's, last as there
     with torch.inference_mode():
-        outputs, inputs = leaky_mlp_forward(*self._generator_layers, torch.cat(noises, -2))
+        outputs, inputs = self._maths.forward(*self._generator_layers, torch.cat(noises, -2))
         return GeneratedBatches.split(self.generator.squash(outputs), inputs, alphas)
 
 # %% ../nbs/09_model.ipynb #8a53cccb
@@ -265,7 +276,7 @@ def generate_step_batches(self: GaussGan, batch_size: int) -> GeneratedBatches:
 def closed_form_generator_update(self: GaussGan, made: GeneratedBatches) -> dict[str, Tensor]:
     "The generator update by hand: ∂loss/∂x̃ from the critic's input gradient, backpropagated through the generator."
     batch_size = made.fake.shape[-2]
-    with torch.inference_mode(): scores, score_grads = leaky_mlp_input_gradient(*self._critic_layers, made.fake)
+    with torch.inference_mode(): scores, score_grads = self._maths.input_gradient(*self._critic_layers, made.fake)
     upstream, reward = score_grads / -batch_size, None   # ∂(−mean D(x̃))/∂x̃
     if self.killer == "reward":  # its term's gradient at the points by autograd, through the frozen predictor
         fake = made.fake.clone().requires_grad_(True)  # an inference-mode tensor's copy that autograd may track
@@ -275,7 +286,7 @@ def closed_form_generator_update(self: GaussGan, made: GeneratedBatches) -> dict
     weights, biases, negative_slope = self._generator_layers
     with torch.inference_mode():
         upstream = upstream * (1 - (made.fake / self.generator.bound).square())  # through `squash`
-        weight_grads, bias_grads = leaky_mlp_backward(weights, made.inputs, negative_slope, upstream)
+        weight_grads, bias_grads = self._maths.backward(weights, made.inputs, negative_slope, upstream)
     assign_gradients([*weights, *biases], [*weight_grads, *bias_grads])
     self.step_without_lightning("generator")
     self.follow_generator()

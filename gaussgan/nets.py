@@ -323,14 +323,13 @@ def weight_average(generator: nn.Module, decay: float) -> AveragedModel:
     return AveragedModel(generator, multi_avg_fn=ema_with_warm_up(decay), use_buffers=False).requires_grad_(False)
 
 # %% ../nbs/05_nets.ipynb #c1a7e0f2
-def update_weight_average(average: AveragedModel, generator: nn.Module, # its buffers all empty (no BatchNorm)
+def update_weight_average(average: AveragedModel,
                           averaged: list[Tensor], # `average`'s parameters
-                          current: list[Tensor],  # `generator`'s, in the same order
+                          current: list[Tensor],  # the generator's, in the same order; its buffers all empty
                          ) -> None:
-    "`average.update_parameters(generator)`, given the two lists of weights (nothing in the buffers to copy)."
-    # The method gathers, detaches and groups both lists at every call: as much again as the average itself for a
-    # batch-64 step (the benchmarks' update costs). Its first call copies the weights: that one goes through it.
-    if not average.n_averaged: return average.update_parameters(generator)
+    "`average.update_parameters(generator)` after the first (the copy), given the two lists of weights."
+    # The method gathers, detaches and groups both lists at every call, as much again as the average itself for a
+    # batch-64 step (the benchmarks' update costs), and reads the count on the host: neither happens here.
     with torch.no_grad(): average.multi_avg_fn(averaged, current, average.n_averaged)  # the method detaches
     average.n_averaged += 1
 
