@@ -24,7 +24,7 @@ from .data import GaussDataModule, two_gaussians
 from .metrics import MetricContext, evaluate, rbf_gamma
 from .losses import (assign_gradients, critic_loss_gradients, critic_wasserstein_loss, generator_loss,
                              gradient_penalty, leaky_mlp_input_gradient)
-from .nets import frozen, generator_types, leaky_layers
+from .nets import adam_step, frozen, generator_types, leaky_layers, update_weight_average, weight_average
 from .phases import PhaseClock, synchronize, timing_phases
 from .quantum import CircuitExpectations, QuantumSamples, QuantumShadows, per_sample_expectations
 from .results import TrainResult, runs_seed_table, seed_statistics
@@ -50,7 +50,7 @@ def update_costs(config: Config, min_run_time: float = 0.5) -> pd.DataFrame:
             with torch.no_grad(): fake = generator(len(real))
             alpha = torch.rand(len(real), 1, device=real.device)
             if closed_form:
-                with torch.no_grad(): *_, weight_grads, bias_grads = critic_loss_gradients(
+                with torch.inference_mode(): *_, weight_grads, bias_grads = critic_loss_gradients(
                     weights, biases, negative_slope, real, fake, alpha, grad_penalty=config.grad_penalty)
                 assign_gradients([*weights, *biases], [*weight_grads, *bias_grads])
             else:
@@ -58,6 +58,7 @@ def update_costs(config: Config, min_run_time: float = 0.5) -> pd.DataFrame:
                         + config.grad_penalty * gradient_penalty(critic, real, fake, alpha=alpha))
                 optimizers["critic"].zero_grad(); loss.backward()
             optimizers["critic"].step()
+            if closed_form: optimizers["critic"].zero_grad()  # inference-mode gradients, as the model leaves none
         return update
     def generator_update(closed_form: bool):
         def update():
@@ -68,17 +69,24 @@ def update_costs(config: Config, min_run_time: float = 0.5) -> pd.DataFrame:
             else: loss = generator_loss(critic(fake))
             optimizers["generator"].zero_grad(); loss.backward(); optimizers["generator"].step()
         return update
-    def adam_step(fused: bool):
+    def critic_adam_step(fused: bool):
         adam = torch.optim.Adam(critic.parameters(), lr=config.learning_rate, betas=(0.5, 0.9), fused=fused)
-        def step():
-            for p in critic.parameters():
-                if p.grad is None: p.grad = torch.ones_like(p)
-            adam.step()
-        return step
+        for p in critic.parameters(): p.grad = torch.ones_like(p)
+        adam.step()  # the state exists from here on, as after a run's first step
+        return (lambda: adam_step(adam)) if fused else adam.step
+    def average_update(by_lists: bool):
+        average = weight_average(generator, decay=0.995)
+        average.update_parameters(generator)  # the first: a copy
+        weights = list(average.module.parameters()), list(generator.parameters())
+        return (lambda: update_weight_average(average, *weights)) if by_lists else (
+            lambda: average.update_parameters(generator))
     rows = [("critic update", "autograd double backward", "closed form", critic_update(False), critic_update(True)),
             ("generator update", "autograd through the critic", "critic's input gradient", generator_update(False),
              generator_update(True)),
-            ("critic's Adam step", "per-tensor loop", "fused", adam_step(False), adam_step(True))]
+            ("critic's Adam step", "Adam.step, per-tensor loop", "fused, functional adam", critic_adam_step(False),
+             critic_adam_step(True)),
+            ("weight average", "AveragedModel.update_parameters", "update_weight_average", average_update(False),
+             average_update(True))]
     return pd.DataFrame([{"update": name, "bare loop": bare_name, "GaussGan": ours_name,
                           "bare_ms": 1e3 * seconds_per_call(bare, min_run_time),
                           "ours_ms": 1e3 * seconds_per_call(ours, min_run_time)}

@@ -187,7 +187,9 @@ def step_without_lightning(self: GaussGan, network: str) -> None:
     "torch's own step of `network`'s optimiser, counted as Lightning counts the steps of its wrapper."
     # No closure, scaler or gradient sync to run where gradients are set in closed form: the wrapper's per-call
     # hooks would cost several times the fused update on a CPU (the benchmarks' step profile).
-    adam_step(self._torch_optimizers[network])
+    adam_step(optimizer := self._torch_optimizers[network])
+    for group in optimizer.param_groups:  # inference-mode gradients: none left where autograd would add to them
+        for parameter in group["params"]: parameter.grad = None
     progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress  # trainer.global_step
     progress.increment_ready(); progress.increment_completed()
 
