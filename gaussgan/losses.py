@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -14,9 +15,9 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['KILLER_FORMULATIONS', 'critic_wasserstein_loss', 'autograd_input_gradient', 'gradient_penalty', 'generator_loss',
-           'is_right_half', 'predictor_loss', 'leaky_backward', 'affine', 'leaky_mlp_forward', 'backpropagate_rows',
-           'leaky_mlp_input_gradient', 'leaky_mlp_backward', 'critic_loss_gradients', 'GeneratedBatches',
-           'assign_gradients']
+           'is_right_half', 'predictor_loss', 'reward_gradient', 'leaky_backward', 'affine', 'leaky_mlp_forward',
+           'backpropagate_rows', 'leaky_mlp_input_gradient', 'leaky_mlp_backward', 'critic_loss_gradients',
+           'GeneratedBatches', 'assign_gradients', 'closed_form_maths']
 
 # %% ../nbs/08_losses.ipynb #7276977e
 def critic_wasserstein_loss(real_scores: Tensor, fake_scores: Tensor,
@@ -63,6 +64,14 @@ def predictor_loss(logits: Tensor, points: Tensor, x_zero: float | Tensor = 0.0)
     "Binary cross-entropy, over the last axis, of the predictor's logits against whether each point has x > 0."
     labels = is_right_half(points, x_zero)
     return F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(-1)
+
+# %% ../nbs/08_losses.ipynb #4a9e6b3c
+def reward_gradient(predictor: Callable, points: Tensor, reward_weight: float) -> tuple[Tensor, Tensor]:
+    "∂(−β·E[P(x > 0)])/∂points through `predictor` (with `probability_positive`), and the reward, detached."
+    points = points.clone().requires_grad_(True)  # a copy autograd may track (the points may be inference tensors)
+    reward = predictor.probability_positive(points)
+    (grad,) = torch.autograd.grad(generator_loss(0 * reward, reward, reward_weight).sum(), points)
+    return grad, reward.detach()
 
 # %% ../nbs/08_losses.ipynb #53b6ebcd
 def leaky_backward(grad: Tensor, activation: Tensor, negative_slope: float) -> Tensor:
@@ -176,6 +185,13 @@ class GeneratedBatches:
 def assign_gradients(parameters: Sequence[Tensor], gradients: Sequence[Tensor]) -> None:
     "Each parameter's `.grad`, as a closed form computed it (what an optimiser then steps by)."
     for parameter, gradient in zip(parameters, gradients, strict=True): parameter.grad = gradient
+
+# %% ../nbs/08_losses.ipynb #9b1c4e2d
+def closed_form_maths(compiled: bool = False) -> SimpleNamespace:
+    "`critic_loss_gradients` and the leaky-ReLU MLP's forward, input gradient and backward, compiled if asked."
+    maths = dict(critic_loss_gradients=critic_loss_gradients, forward=leaky_mlp_forward,
+                 input_gradient=leaky_mlp_input_gradient, backward=leaky_mlp_backward)
+    return SimpleNamespace(**{name: torch.compile(f, dynamic=False) if compiled else f for name, f in maths.items()})
 
 # %% ../nbs/08_losses.ipynb #b7ba7aad
 KILLER_FORMULATIONS = ("weighted_critic", "reward")

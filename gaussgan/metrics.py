@@ -21,7 +21,8 @@ from .errors import GaussGanError
 __all__ = ['METRICS', 'rbf_gamma', 'MetricContext', 'MetricUndefined', 'is_positive', 'log_likelihood', 'knn_distances',
            'knn_entropy', 'kde_log_density', 'knn_two_sample_kl', 'kl_divergence', 'wasserstein_distance',
            'unbiased_mmd2', 'mmd_one_kernel', 'mmd_multiscale', 'mode_coverage', 'mode_quality', 'high_quality',
-           'Metric', 'check_metric_names', 'available_metrics', 'evaluate', 'is_improvement', 'update_best']
+           'Metric', 'check_metric_names', 'available_metrics', 'evaluate', 'member_scores', 'is_improvement',
+           'update_best']
 
 # %% ../nbs/06_metrics.ipynb #66d5b975
 def rbf_gamma(bandwidth: float) -> float:
@@ -263,6 +264,18 @@ def evaluate(names: Sequence[str], points: Tensor, ctx: MetricContext) -> dict[s
             warnings.warn(f"{name} is undefined: {cause}; reporting NaN", RuntimeWarning, stacklevel=2)
             results[name] = math.nan
     return results
+
+# %% ../nbs/06_metrics.ipynb #5e7c2a91
+def member_scores(per_member: Sequence[dict], # each member's `evaluate` result, in member order
+                  seeds: Sequence[int],       # the members' seeds, in the same order
+                 ) -> dict[str, float]:
+    "`val/<metric>`: the members' mean; `val/<metric>/seed_<seed>`: each member's own value."
+    scores = {}
+    for name in per_member[0]:
+        values = [float(member[name]) for member in per_member]
+        scores |= {f"val/{name}": sum(values) / len(values),
+                   **{f"val/{name}/seed_{seed}": v for seed, v in zip(seeds, values)}}
+    return scores
 
 # %% ../nbs/06_metrics.ipynb #0fcf4175
 def is_improvement(name: str, value: float, best: float | None, min_delta: float = 0.0) -> bool:

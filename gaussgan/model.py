@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import lightning as L
 import torch
@@ -16,16 +15,16 @@ from torch.optim.swa_utils import AveragedModel, update_bn
 
 from .data import DataScaling
 from .errors import TrainingDiverged
-from .losses import (KILLER_FORMULATIONS, GeneratedBatches, assign_gradients, critic_loss_gradients,
-                             critic_wasserstein_loss, generator_loss, gradient_penalty, leaky_mlp_backward,
-                             leaky_mlp_forward, leaky_mlp_input_gradient, predictor_loss)
-from .metrics import MetricContext, evaluate
-from .nets import (BATCH_NORM_BATCHES, Critic, MemberRandom, adam_step, closed_form_generator, frozen,
-                           leaky_layers, make_optimizers, update_weight_average, weight_average)
+from .losses import (KILLER_FORMULATIONS, GeneratedBatches, assign_gradients, closed_form_maths,
+                             critic_wasserstein_loss, generator_loss, gradient_penalty, predictor_loss, reward_gradient)
+from .metrics import MetricContext, evaluate, member_scores
+from .nets import (BATCH_NORM_BATCHES, Critic, MemberRandom, adam_step, average_weight_lists,
+                           closed_form_generator, frozen, leaky_layers, make_optimizers, update_weight_average,
+                           weight_average)
 from .phases import phase
 
 # %% auto #0
-__all__ = ['plain_training_step', 'GaussGan', 'closed_form_maths', 'SeedEnsemble']
+__all__ = ['plain_training_step', 'GaussGan', 'SeedEnsemble']
 
 # %% ../nbs/09_model.ipynb #fd1af13b
 def plain_training_step(real: Tensor,                 # (batch, 2) real points
@@ -139,33 +138,22 @@ def sample(self: GaussGan, n: int) -> Tensor:
         with torch.no_grad(): return self.data_scaling.to_data(generator(n)).cpu()
     finally: generator.train(was_training)
 
-# %% ../nbs/09_model.ipynb #9b1c4e2d
-def closed_form_maths(compiled: bool = False) -> SimpleNamespace:
-    "`critic_loss_gradients` and the leaky-ReLU MLP's forward, input gradient and backward, compiled if asked."
-    maths = dict(critic_loss_gradients=critic_loss_gradients, forward=leaky_mlp_forward,
-                 input_gradient=leaky_mlp_input_gradient, backward=leaky_mlp_backward)
-    return SimpleNamespace(**{name: torch.compile(f, dynamic=False) if compiled else f for name, f in maths.items()})
-
 # %% ../nbs/09_model.ipynb #6d083ef3
 @patch
 def on_fit_start(self: GaussGan):
-    "Lightning's hook: choose the backward and the gradients, give each process its own noise."
+    "Lightning's hook: choose the backward and the gradients, read the layers and optimisers once, seed processes."
     # Lightning's backward only where it has work to do: a gradient scaler, or gradients to average across processes.
     scales = getattr(self.trainer.precision_plugin, "scaler", None) is not None
     self._lightning_backward = scales or self.trainer.world_size > 1
     # Gradients in closed form where nothing needs autograd's: no autocast, no DDP gradient hooks.
     closed_form = not self._lightning_backward and "mixed" not in str(self.trainer.precision)
-    # Read once here: the networks' layers and torch's optimisers stay the same objects for the whole fit.
     self._critic_layers = leaky_layers(self.critic.net) if closed_form and isinstance(self.critic, Critic) else None
     self._closed_form_critic = self._critic_layers is not None
     self._closed_form_generator = self._closed_form_critic and closed_form_generator(self.generator)
     self._generator_layers = leaky_layers(self.generator.net) if self._closed_form_generator else None
     self._maths = closed_form_maths(compiled=self._compile)
     self._torch_optimizers = dict(zip(self._optimizer_names, self.trainer.optimizers))
-    average, state = self.averaged_generator, any(b.numel() for b in self.generator.buffers())  # BatchNorm's
-    self._average_weights = None if average is None or state else (list(average.module.parameters()),
-                                                                    list(self.generator.parameters()))
-    self._averaged_once = False
+    self._average_weights, self._averaged_once = average_weight_lists(self.averaged_generator, self.generator), False
     if self.trainer.world_size > 1:  # every process its own noise (the same seed would repeat the fake points)
         torch.manual_seed(torch.initial_seed() + self.global_rank)
     self._unchecked: list[Tensor] = []  # each step's losses, until they are checked
@@ -185,8 +173,7 @@ def update(self: GaussGan, network: str, loss: Tensor) -> None:
 @patch
 def step_without_lightning(self: GaussGan, network: str) -> None:
     "torch's own step of `network`'s optimiser, counted as Lightning counts the steps of its wrapper."
-    # No closure, scaler or gradient sync to run where gradients are set in closed form: the wrapper's per-call
-    # hooks would cost several times the fused update on a CPU (the benchmarks' step profile).
+    # Nothing for Lightning's wrapper to do here, and its per-call hooks cost more than the update (step profile).
     adam_step(optimizer := self._torch_optimizers[network])
     for group in optimizer.param_groups:  # inference-mode gradients: none left where autograd would add to them
         for parameter in group["params"]: parameter.grad = None
@@ -248,17 +235,8 @@ def generator_update(self: GaussGan, batch_size: int) -> dict[str, Tensor]:
             self.update("generator", generator_loss((slopes * fake).sum(-1), reward, self.reward_weight))
             loss = generator_loss(scores, None if reward is None else reward.detach(), self.reward_weight)
         else: self.update("generator", loss := generator_loss(self._score(fake), reward, self.reward_weight))
-    self.follow_generator()
+    if self.averaged_generator is not None: self.averaged_generator.update_parameters(self.generator)
     return {"generator_loss": loss}
-
-# %% ../nbs/09_model.ipynb #3f0e9d1a
-@patch
-def follow_generator(self: GaussGan) -> None:
-    "Move the weight average (when there is one) towards the generator's weights after its update."
-    if self.averaged_generator is None: return
-    if self._average_weights is None or not self._averaged_once:  # the first: a copy, or a resumed run's average
-        self.averaged_generator.update_parameters(self.generator); self._averaged_once = True
-    else: update_weight_average(self.averaged_generator, *self._average_weights)
 
 # %% ../nbs/09_model.ipynb #804a682c
 @patch
@@ -280,18 +258,19 @@ def closed_form_generator_update(self: GaussGan, made: GeneratedBatches) -> dict
     batch_size = made.fake.shape[-2]
     with torch.inference_mode(): scores, score_grads = self._maths.input_gradient(*self._critic_layers, made.fake)
     upstream, reward = score_grads / -batch_size, None   # ∂(−mean D(x̃))/∂x̃
-    if self.killer == "reward":  # its term's gradient at the points by autograd, through the frozen predictor
-        fake = made.fake.clone().requires_grad_(True)  # an inference-mode tensor's copy that autograd may track
-        with frozen(self.predictor): reward = self.predictor.probability_positive(fake)
-        (reward_grad,) = torch.autograd.grad(generator_loss(0 * reward, reward, self.reward_weight).sum(), fake)
-        upstream, reward = upstream + reward_grad, reward.detach()
+    if self.killer == "reward":
+        with frozen(self.predictor): gradient, reward = reward_gradient(self.predictor, made.fake, self.reward_weight)
+        upstream = upstream + gradient
     weights, biases, negative_slope = self._generator_layers
     with torch.inference_mode():
         upstream = upstream * (1 - (made.fake / self.generator.bound).square())  # through `squash`
         weight_grads, bias_grads = self._maths.backward(weights, made.inputs, negative_slope, upstream)
     assign_gradients([*weights, *biases], [*weight_grads, *bias_grads])
     self.step_without_lightning("generator")
-    self.follow_generator()
+    if self._average_weights is not None and self._averaged_once:
+        update_weight_average(self.averaged_generator, *self._average_weights)  # lists read once per fit
+    elif self.averaged_generator is not None: self.averaged_generator.update_parameters(self.generator)
+    self._averaged_once = True  # the method's first update copies, or reads a resumed run's count on the host
     return {"generator_loss": generator_loss(scores, reward, self.reward_weight)}
 
 # %% ../nbs/09_model.ipynb #7be5498e
@@ -409,12 +388,8 @@ class SeedEnsemble(GaussGan):
         with phase("validation"), self.random.fork(self.device):
             per_member = [evaluate(self.metrics, points=points, ctx=context)
                           for points, context in zip(self.validation_points(), self.metric_contexts)]
-        logged = {}
-        for name in per_member[0]:
-            member_values = [float(scores[name]) for scores in per_member]
-            logged |= {f"val/{name}": sum(member_values) / len(member_values),
-                       **{f"val/{name}/seed_{seed}": v for seed, v in zip(self.seeds, member_values)}}
-        self.log_dict(logged, on_step=False, on_epoch=True, batch_size=self.validation_samples)
+        self.log_dict(member_scores(per_member, seeds=self.seeds), on_step=False, on_epoch=True,
+                      batch_size=self.validation_samples)
 
     def on_save_checkpoint(self, checkpoint):
         super().on_save_checkpoint(checkpoint)

@@ -23,8 +23,8 @@ from .sources import NOISE_SOURCES, NoiseSource, make_noise_source
 __all__ = ['NON_LINEARITIES', 'BATCH_NORM_BATCHES', 'make_activation', 'mlp', 'GaussianHeadGenerator', 'DirectGenerator',
            'generator_types', 'generator_noise', 'make_generator', 'Critic', 'activation_derivative', 'Predictor',
            'MemberRandom', 'StackedLinear', 'StackedBatchNorm1d', 'stack_networks', 'leaky_layers',
-           'closed_form_generator', 'ema_with_warm_up', 'weight_average', 'update_weight_average', 'frozen',
-           'make_optimizers', 'adam_step']
+           'closed_form_generator', 'ema_with_warm_up', 'weight_average', 'update_weight_average',
+           'average_weight_lists', 'frozen', 'make_optimizers', 'adam_step']
 
 # %% ../nbs/05_nets.ipynb #6b37b19b
 NON_LINEARITIES = ("LeakyReLU", "ReLU", "ELU", "GELU", "SiLU", "Tanh", "Softplus")
@@ -332,6 +332,12 @@ def update_weight_average(average: AveragedModel,
     # batch-64 step (the benchmarks' update costs), and reads the count on the host: neither happens here.
     with torch.no_grad(): average.multi_avg_fn(averaged, current, average.n_averaged)  # the method detaches
     average.n_averaged += 1
+
+# %% ../nbs/05_nets.ipynb #8c3d1f0a
+def average_weight_lists(average: AveragedModel | None, generator: nn.Module) -> tuple[list, list] | None:
+    "`average`'s parameters and `generator`'s, for `update_weight_average`; None without an average or with BatchNorm."
+    if average is None or any(b.numel() for b in generator.buffers()): return None
+    return list(average.module.parameters()), list(generator.parameters())
 
 # %% ../nbs/05_nets.ipynb #1ce011ed
 BATCH_NORM_BATCHES = [256] * 8  # batch sizes the average's BatchNorm statistics are re-estimated from
