@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 
@@ -16,8 +17,8 @@ from torch import Tensor
 # %% auto #0
 __all__ = ['KILLER_FORMULATIONS', 'critic_wasserstein_loss', 'autograd_input_gradient', 'gradient_penalty', 'generator_loss',
            'is_right_half', 'predictor_loss', 'reward_gradient', 'leaky_backward', 'affine', 'leaky_mlp_forward',
-           'backpropagate_rows', 'leaky_mlp_input_gradient', 'leaky_mlp_backward', 'critic_loss_gradients',
-           'GeneratedBatches', 'assign_gradients', 'closed_form_maths']
+           'backpropagate_rows', 'leaky_mlp_input_gradient', 'leaky_mlp_backward', 'wasserstein_row_scales',
+           'critic_loss_gradients', 'GeneratedBatches', 'assign_gradients', 'closed_form_maths']
 
 # %% ../nbs/08_losses.ipynb #7276977e
 def critic_wasserstein_loss(real_scores: Tensor, fake_scores: Tensor,
@@ -41,7 +42,7 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
                     ) -> Tensor:
     "E[(‖∇D(x̂)‖ − 1)²] on random interpolates x̂ between paired real and generated points."
     if alpha is None: alpha = torch.rand(*real.shape[:-1], 1, device=real.device, dtype=real.dtype)
-    interpolates = alpha * real + (1 - alpha) * fake
+    interpolates = torch.lerp(fake, real, alpha)  # α·real + (1 − α)·fake in one operation
     if input_gradient is None: grad = autograd_input_gradient(critic, interpolates)
     else: grad = input_gradient(interpolates)
     return (grad.norm(dim=-1) - 1).square().mean(-1)
@@ -130,6 +131,25 @@ def leaky_mlp_backward(weights: Sequence[Tensor],
         if layer: delta = leaky_backward(delta @ weights[layer], inputs[layer], negative_slope)
     return weight_grads, bias_grads
 
+# %% ../nbs/08_losses.ipynb #31a58675
+@functools.lru_cache(maxsize=16)
+def _unweighted_row_scales(rows_shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
+    "The unweighted critic's row factors, made once per shape: a step would otherwise rebuild them in four operations."
+    n = rows_shape[-1]
+    with torch.inference_mode(False):  # a plain tensor, which autograd may save wherever it is used later
+        return torch.tensor([-1 / n, 1 / n, 1.0], dtype=dtype, device=device).repeat_interleave(n).expand(
+            *rows_shape[:-1], 3 * n)
+
+# %% ../nbs/08_losses.ipynb #04bbd6bf
+def wasserstein_row_scales(real_weights: Tensor | None, # as `critic_wasserstein_loss` takes; None: unweighted
+                           real: Tensor,                # (…, batch, 2)
+                          ) -> Tensor:
+    "Each row's factor k in Σ kᵢ D(xᵢ) over the rows [real; fake; interpolates]: the Wasserstein term's, then 1."
+    if real_weights is None: return _unweighted_row_scales(tuple(real.shape[:-1]), real.dtype, real.device)
+    real_factors = -real_weights / real_weights.sum(-1, keepdim=True).clamp_min(1e-12)
+    others = torch.full_like(real_factors, 1 / real.shape[-2])
+    return torch.cat([real_factors, others, torch.ones_like(real_factors)], -1)
+
 # %% ../nbs/08_losses.ipynb #dd3b7ef6
 def critic_loss_gradients(weights: Sequence[Tensor], # a leaky-ReLU critic's layers, as `leaky_mlp_forward` takes
                           biases: Sequence[Tensor], negative_slope: float,
@@ -141,20 +161,18 @@ def critic_loss_gradients(weights: Sequence[Tensor], # a leaky-ReLU critic's lay
     "The Wasserstein term, the penalty, and the gradients of `wasserstein + λ·penalty` by weight and by bias."
     n = real.shape[-2]
     scored, penalised = slice(0, 2 * n), slice(2 * n, 3 * n)   # rows: real and fake | interpolates
-    interpolates = alpha * real + (1 - alpha) * fake   # as `gradient_penalty` makes them
+    interpolates = torch.lerp(fake, real, alpha)   # as `gradient_penalty` makes them
     scores, inputs = leaky_mlp_forward(weights, biases, negative_slope, torch.cat([real, fake, interpolates], -2))
-    if real_weights is None: real_factors = scores.new_full(real.shape[:-1], -1 / n)
-    else: real_factors = -real_weights / real_weights.sum(-1, keepdim=True).clamp_min(1e-12)
-    row_scales = torch.cat([real_factors, torch.full_like(real_factors, 1 / n), torch.ones_like(real_factors)], -1)
+    row_scales = wasserstein_row_scales(real_weights, real)
     scored_scales = row_scales[..., scored]
     # `critic_wasserstein_loss` as the sum its gradient differentiates: Σ over scored rows of factor × score
     wasserstein = (scored_scales * scores[..., scored, 0]).sum(-1)
     vs = backpropagate_rows(weights, inputs[1:], negative_slope, row_scales)  # Wasserstein backprop, ∇ₓD's chain
     grad = vs[0][..., penalised, :] @ weights[0]
-    norm = grad.norm(dim=-1)
-    penalty = (norm - 1).square().mean(-1)
+    norm = torch.linalg.vector_norm(grad, dim=-1)
+    penalty = (excess := norm - 1).square().mean(-1)
     # ∂(λ·penalty)/∂∇ₓD; where ∇ₓD = 0 it is 0 (autograd's norm has gradient 0 there), which the clamp keeps
-    back = grad * ((norm - 1) / norm.clamp_min(1e-30)).mul_(2 * grad_penalty / n).unsqueeze(-1)
+    back = grad * (excess / norm.clamp_min(1e-30)).mul_(2 * grad_penalty / n).unsqueeze(-1)
     # The penalty's backward through the chain. Its factor for layer l's weights takes the interpolates' rows of
     # that layer's input, which nothing needs any more, so dW_l = v_lᵀ [the scored rows' inputs; that factor].
     for l, weight in enumerate(weights[:-1]):
