@@ -24,7 +24,8 @@ from .data import GaussDataModule, two_gaussians
 from .metrics import MetricContext, evaluate, rbf_gamma
 from .losses import (assign_gradients, critic_loss_gradients, critic_wasserstein_loss, generator_loss,
                              gradient_penalty, leaky_mlp_input_gradient)
-from .nets import adam_step, frozen, generator_types, leaky_layers, update_weight_average, weight_average
+from .nets import (adam_step, frozen, generator_parts, generator_types, leaky_layers, update_weight_average,
+                           weight_average)
 from .phases import PhaseClock, synchronize, timing_phases
 from .quantum import CircuitExpectations, QuantumSamples, QuantumShadows, per_sample_expectations
 from .results import TrainResult, runs_seed_table, seed_statistics
@@ -119,9 +120,12 @@ def input_gradient_saving(config: Config, pairs: int = 15, steps: int = 20) -> p
 
 # %% ../nbs/21_bench.ipynb #39e49dc3
 def step_table(config: Config, steps: int = 50, warmup: int = 3, kinds: Sequence[str] | None = None) -> pd.DataFrame:
-    "Median step time (ms) of each generator type in `kinds` (default: all), without and with killer mode."
-    rows = [{"generator": kind, "killer": killer, "ms_per_step": 1e3 * statistics.median(
-                 step_times(dataclasses.replace(config, generator_type=kind, killer=killer), steps, warmup))}
+    "Median step time (ms) of each generator type in `kinds` (shorthands; default: all), without and with killer mode."
+    def ms(kind: str, killer: bool) -> float:
+        noise, head = generator_parts(kind)
+        changed = dataclasses.replace(config, noise=noise, generator_head=head, killer=killer)
+        return 1e3 * statistics.median(step_times(changed, steps, warmup))
+    rows = [{"generator": kind, "killer": killer, "ms_per_step": ms(kind, killer)}
             for kind in kinds or generator_types() for killer in (False, True)]
     table = pd.DataFrame(rows)
     base = table.query("generator == 'classical_normal' and not killer")["ms_per_step"].iloc[0]
@@ -365,7 +369,7 @@ def bench_report(config: Config,
     yield "the earlier system beside ours\n" + earlier_comparison(rows).to_string()
     if options:
         table = option_table(config, steps, warmup)
-        yield f"precision and compilation ({config.generator_type})\n" + table.to_string()
+        yield f"precision and compilation ({config.noise} noise, {config.generator_head} head)\n" + table.to_string()
     if run_epochs:
         with tempfile.TemporaryDirectory() as d:
             comparison = run_vs_bare(dataclasses.replace(config, max_epochs=run_epochs, progress_bar=False,

@@ -16,14 +16,14 @@ from .data import DataScaling, GaussDataModule, StackedDataModule, load_points, 
 from .errors import GaussGanError
 from .metrics import MetricContext, available_metrics
 from .model import GaussGan, SeedEnsemble
-from .nets import Critic, MemberRandom, Predictor, generator_noise, generator_types, make_generator
+from .nets import Critic, MemberRandom, Predictor, make_generator
 from .nets import stack_networks
 from .phases import phase
 from .sources import noise_source_spec
 
 # %% auto #0
 __all__ = ['build_target_and_points', 'metric_options', 'make_metric_context', 'describe_reference', 'noise_options',
-           'model_settings', 'build_model', 'stackable_generators', 'member_seeds', 'build_run']
+           'model_settings', 'build_model', 'stackable', 'member_seeds', 'build_run']
 
 # %% ../nbs/12_build.ipynb #8766f5e5
 def _named_target(config: Config):
@@ -72,7 +72,7 @@ def describe_reference(config: Config, context: MetricContext) -> str:
 # %% ../nbs/12_build.ipynb #5fc186ef
 def noise_options(config: Config) -> dict:
     "The options of the config's noise source, from the config keys its registration names."
-    return noise_source_spec(generator_noise(config.generator_type)).options_from(config)
+    return noise_source_spec(config.noise).options_from(config)
 
 # %% ../nbs/12_build.ipynb #069eaa69
 def model_settings(config: Config) -> dict:
@@ -86,9 +86,9 @@ def model_settings(config: Config) -> dict:
 # %% ../nbs/12_build.ipynb #7e5cf43a
 def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
     "The GaussGan module `config` describes, standardised to the training `points`, scored against `target`."
-    generator = make_generator(config.generator_type, z_dim=config.z_dim, hidden=config.generator_widths,
-                               non_linearity=config.non_linearity, std_scale=config.std_scale,
-                               min_std=config.min_std, bound=config.direct_bound,
+    generator = make_generator(config.noise, config.generator_head, z_dim=config.z_dim,
+                               hidden=config.generator_widths, non_linearity=config.non_linearity,
+                               std_scale=config.std_scale, min_std=config.min_std, bound=config.direct_bound,
                                batch_norm=config.generator_batch_norm, **noise_options(config))
     critic = Critic(hidden=config.critic_widths, non_linearity=config.non_linearity)
     predictor = Predictor(hidden=config.predictor_widths, non_linearity=config.non_linearity) if config.killer else None
@@ -97,9 +97,9 @@ def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
                     data_scaling=DataScaling.fit(split_points(points, seed=config.seed)[0]), **model_settings(config))
 
 # %% ../nbs/12_build.ipynb #c1640ec8
-def stackable_generators() -> tuple[str, ...]:
-    "The generator types whose seeds train together as one ensemble: those whose noise source is `stackable`."
-    return tuple(t for t in generator_types() if noise_source_spec(generator_noise(t)).stackable)
+def stackable(config: Config) -> bool:
+    "Whether `config`'s seeds train together as one ensemble: its noise source stacks with the config's options."
+    return noise_source_spec(config.noise).stacks(config)
 
 # %% ../nbs/12_build.ipynb #cd8a9bce
 def member_seeds(config: Config) -> list[int]:
@@ -127,10 +127,10 @@ def _seed_ensemble(config: Config) -> tuple:
 def build_run(config: Config) -> tuple:
     "The target, the model and the data module of a run: one seed's `GaussGan`, or a `SeedEnsemble` of `seeds`."
     if config.seeds > 1:
-        if config.generator_type not in stackable_generators():
-            raise GaussGanError(f"seeds {config.seeds}: a {config.generator_type} generator cannot be stacked; "
-                                f"allowed for a seed ensemble: {', '.join(stackable_generators())} (train runs "
-                                "others one by one)")
+        if not stackable(config):
+            raise GaussGanError(f"seeds {config.seeds}: noise {config.noise} on quantum_device {config.quantum_device} "
+                                "cannot be stacked (classical sources can, and quantum_samples on quantum_device "
+                                "torch); train runs its seeds one by one")
         return _seed_ensemble(config)
     L.seed_everything(config.seed, verbose=False)
     with phase("data"): target, points = build_target_and_points(config)

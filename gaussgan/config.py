@@ -25,7 +25,7 @@ from .settings import (CriticSettings, GeneratorSettings, KillerSettings, Loggin
 
 # %% auto #0
 __all__ = ['CONFIG_KEYS', 'VALUE_ALIASES', 'PRECISIONS', 'KEY_ALIASES', 'EARLIER_KEYS_IGNORED', 'Config', 'preset_settings',
-           'settings_table', 'ConfigError', 'ConfigNote', 'check_keys', 'read_yaml', 'load_config',
+           'settings_table', 'ConfigError', 'ConfigNote', 'check_keys', 'read_yaml', 'layered', 'load_config',
            'mlflow_destination']
 
 # %% ../nbs/11_config.ipynb #6b02709e
@@ -35,6 +35,7 @@ class Config(PerformanceSettings, LoggingSettings, MetricSettings, KillerSetting
     "Every setting of a GaussGAN run, checked when it is made."
     def __post_init__(self):
         for f in dataclasses.fields(self): setattr(self, f.name, _coerce(f.name, getattr(self, f.name)))
+        _expand_generator_type(self)
         _validate(self)
 
     @classmethod
@@ -44,7 +45,7 @@ class Config(PerformanceSettings, LoggingSettings, MetricSettings, KillerSetting
         "The config of preset `name`, with `changes` on top: the way to start from a preset in Python."
         if name not in preset_settings():
             raise ConfigError(f"config: preset {name!r} is not allowed; allowed: {', '.join(preset_settings())}")
-        return cls(**{**preset_settings()[name], **changes, "preset": name})
+        return cls(**layered(preset_settings()[name], changes, {"preset": name}))
 
 # %% ../nbs/11_config.ipynb #193b9242
 CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(Config))
@@ -55,13 +56,14 @@ CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(Config))
 _PRESETS: dict[str, dict] = {
     "default": {},  # the earlier system's settings: Config's own defaults
     # The benchmarks' targets, with what mattered in the measurements (mode_collapse, findings): no BatchNorm
-    # in the generator, the direct head, two critic updates per step and small batches (more generator steps in
-    # the same time), a learning rate of 1e-3, long training; scored and checkpointed by the papers' protocol,
+    # in the generator, the direct head (a head, not a noise: `noise` picks the noise), two critic updates per step
+    # and small batches (more generator steps in the same time), a learning rate of 1e-3, long training; scored and
+    # checkpointed by the papers' protocol,
     # validated every fifth of these short epochs (validation draws aside: training is the same either way).
-    "ring8": dict(target="ring", generator_type="direct", generator_batch_norm=False, grad_penalty=1.0,
+    "ring8": dict(target="ring", generator_head="direct", generator_batch_norm=False, grad_penalty=1.0,
                   learning_rate=1e-3, n_critic=2, batch_size=64, max_epochs=200, convergence_monitor="HighQuality",
                   convergence_patience=200, final_samples=2500, validation_every=5),
-    "grid25": dict(target="grid", generator_type="direct", generator_batch_norm=False, grad_penalty=1.0,
+    "grid25": dict(target="grid", generator_head="direct", generator_batch_norm=False, grad_penalty=1.0,
                    learning_rate=1e-3, n_critic=2, batch_size=64, max_epochs=300, convergence_monitor="HighQuality",
                    convergence_patience=300, final_samples=2500, validation_every=5),
 }
@@ -160,13 +162,31 @@ def _choices() -> dict[str, tuple[str, ...]]:
     "The values each choice allows, from the parts that define them (imported here, not when the module loads)."
     from gaussgan.data import TARGET_TYPES
     from gaussgan.losses import KILLER_FORMULATIONS
-    from gaussgan.nets import NON_LINEARITIES, generator_types
+    from gaussgan.nets import GENERATOR_HEADS, NON_LINEARITIES  # its import registers every built-in source
     from gaussgan.quantum import QUANTUM_DEVICES
-    return {"target": TARGET_TYPES, "non_linearity": NON_LINEARITIES, "generator_type": generator_types(),
+    from gaussgan.sources import NOISE_SOURCES
+    return {"target": TARGET_TYPES, "non_linearity": NON_LINEARITIES, "noise": tuple(NOISE_SOURCES),
+            "generator_head": GENERATOR_HEADS,
             "killer_formulation": KILLER_FORMULATIONS, "kl_estimator": ("knn", "kde"),
             "wasserstein_method": ("exact", "per_axis"), "accelerator": ("auto", "cpu", "gpu", "cuda", "mps"),
             "precision": PRECISIONS, "quantum_device": QUANTUM_DEVICES, "strategy": ("auto", "ddp"),
             "preset": tuple(preset_settings())}
+
+# %% ../nbs/11_config.ipynb #50ae1fc3
+def _expand_generator_type(c: Config) -> None:
+    "Replace the `generator_type` shorthand by the noise and the head it stands for (it is None afterwards)."
+    if c.generator_type is None: return
+    from gaussgan.nets import generator_parts, generator_types
+    if c.generator_type not in generator_types():
+        raise ConfigError(f"config: generator_type {c.generator_type!r} is not allowed; allowed: "
+                          f"{', '.join(generator_types())}")
+    parts, defaults = generator_parts(c.generator_type), ("classical_normal", "gaussian")
+    for key, implied, default in zip(("noise", "generator_head"), parts, defaults):
+        if getattr(c, key) not in (implied, default):
+            raise ConfigError(f"config: generator_type {c.generator_type} means noise {parts[0]} and generator_head "
+                              f"{parts[1]}, but {key} is {getattr(c, key)}; give the two settings, not the shorthand")
+        setattr(c, key, implied)
+    c.generator_type = None
 
 # %% ../nbs/11_config.ipynb #3d57c759
 def _check_numbers(c: Config) -> None:
@@ -231,9 +251,8 @@ def _check_combinations(c: Config) -> None:
 # %% ../nbs/11_config.ipynb #16324901
 def _check_noise_source(c: Config) -> None:
     "The check the config's noise source registered for its options (a quantum_shadows circuit needs torch)."
-    from gaussgan.nets import generator_noise  # its import registers every built-in source
     from gaussgan.sources import noise_source_spec
-    spec = noise_source_spec(generator_noise(c.generator_type))
+    spec = noise_source_spec(c.noise)
     if spec.check is None: return
     try: spec.check(**spec.options_from(c))
     except GaussGanError as e: raise ConfigError(f"config: {e}") from None
@@ -294,6 +313,16 @@ def read_yaml(path: Path, what: str = "config file") -> dict:
         raise ConfigError(f"{path}: expected a mapping of config keys, got {type(loaded).__name__}")
     return loaded or {}
 
+# %% ../nbs/11_config.ipynb #e42ef3b0
+def layered(*layers: dict) -> dict:
+    "Config values from `layers`, each winning over those before; a `generator_type` replaces earlier noise and head."
+    merged = {}
+    for layer in layers:
+        if layer.get("generator_type") is not None:  # the shorthand names noise and head at once
+            merged = {k: v for k, v in merged.items() if k not in ("noise", "generator_head")}
+        merged |= layer
+    return merged
+
 # %% ../nbs/11_config.ipynb #6d9fa818
 def load_config(path: str | Path | None = None, # a YAML file of config keys; None for the defaults
                 base: dict | None = None,      # values under the file's, such as a resumed run's own config
@@ -302,11 +331,10 @@ def load_config(path: str | Path | None = None, # a YAML file of config keys; No
     "A validated `Config` from optional base values, a YAML file and overrides; earlier-system names are accepted."
     values = {} if path is None else check_keys(read_yaml(Path(path)), str(path))
     overrides = check_keys({k: v for k, v in overrides.items() if v is not None}, "config")
-    given = {**(base or {}), **values, **overrides}
-    preset = given.get("preset") or "default"
+    preset = {**(base or {}), **values, **overrides}.get("preset") or "default"
     if preset not in preset_settings():
         raise ConfigError(f"config: preset {preset!r} is not allowed; allowed: {', '.join(preset_settings())}")
-    return Config(**{**preset_settings()[preset], **given})  # what is given beside a preset wins
+    return Config(**layered(preset_settings()[preset], base or {}, values, overrides))
 
 # %% ../nbs/11_config.ipynb #b6bbdd94
 def mlflow_destination(config: Config) -> tuple[str, str]:

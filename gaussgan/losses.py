@@ -42,7 +42,8 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
                     ) -> Tensor:
     "E[(‖∇D(x̂)‖ − 1)²] on random interpolates x̂ between paired real and generated points."
     if alpha is None: alpha = torch.rand(*real.shape[:-1], 1, device=real.device, dtype=real.dtype)
-    interpolates = torch.lerp(fake, real, alpha)  # α·real + (1 − α)·fake in one operation
+    # α·real + (1 − α)·fake in one operation; under autocast the fake points may be in a lower precision than the real
+    interpolates = torch.lerp(fake.to(real.dtype), real, alpha)
     if input_gradient is None: grad = autograd_input_gradient(critic, interpolates)
     else: grad = input_gradient(interpolates)
     return (grad.norm(dim=-1) - 1).square().mean(-1)
@@ -132,20 +133,25 @@ def leaky_mlp_backward(weights: Sequence[Tensor],
     return weight_grads, bias_grads
 
 # %% ../nbs/08_losses.ipynb #31a58675
-@functools.lru_cache(maxsize=16)
 def _unweighted_row_scales(rows_shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
-    "The unweighted critic's row factors, made once per shape: a step would otherwise rebuild them in four operations."
+    "The unweighted critic's row factors: −1/n for the real rows, 1/n for the fake ones, 1 for the interpolates."
     n = rows_shape[-1]
-    with torch.inference_mode(False):  # a plain tensor, which autograd may save wherever it is used later
-        return torch.tensor([-1 / n, 1 / n, 1.0], dtype=dtype, device=device).repeat_interleave(n).expand(
-            *rows_shape[:-1], 3 * n)
+    return torch.tensor([-1 / n, 1 / n, 1.0], dtype=dtype, device=device).repeat_interleave(n).expand(
+        *rows_shape[:-1], 3 * n)
+
+@functools.lru_cache(maxsize=16)
+def _made_once(rows_shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
+    "`_unweighted_row_scales`, made once per shape: a step would otherwise rebuild them in four operations."
+    with torch.inference_mode(False): return _unweighted_row_scales(rows_shape, dtype, device)  # autograd may save it
 
 # %% ../nbs/08_losses.ipynb #04bbd6bf
 def wasserstein_row_scales(real_weights: Tensor | None, # as `critic_wasserstein_loss` takes; None: unweighted
                            real: Tensor,                # (…, batch, 2)
                           ) -> Tensor:
     "Each row's factor k in Σ kᵢ D(xᵢ) over the rows [real; fake; interpolates]: the Wasserstein term's, then 1."
-    if real_weights is None: return _unweighted_row_scales(tuple(real.shape[:-1]), real.dtype, real.device)
+    if real_weights is None:  # compiled code makes them in its graph: dynamo would trace through the cache anyway
+        made = _unweighted_row_scales if torch.compiler.is_compiling() else _made_once
+        return made(tuple(real.shape[:-1]), real.dtype, real.device)
     real_factors = -real_weights / real_weights.sum(-1, keepdim=True).clamp_min(1e-12)
     others = torch.full_like(real_factors, 1 / real.shape[-2])
     return torch.cat([real_factors, others, torch.ones_like(real_factors)], -1)

@@ -20,9 +20,9 @@ from .errors import GaussGanError
 from .sources import NOISE_SOURCES, NoiseSource, make_noise_source
 
 # %% auto #0
-__all__ = ['NON_LINEARITIES', 'BATCH_NORM_BATCHES', 'make_activation', 'mlp', 'GaussianHeadGenerator', 'DirectGenerator',
-           'generator_types', 'generator_noise', 'make_generator', 'Critic', 'activation_derivative', 'Predictor',
-           'MemberRandom', 'StackedLinear', 'StackedBatchNorm1d', 'stack_networks', 'leaky_layers',
+__all__ = ['NON_LINEARITIES', 'GENERATOR_HEADS', 'BATCH_NORM_BATCHES', 'make_activation', 'mlp', 'GaussianHeadGenerator',
+           'DirectGenerator', 'generator_types', 'generator_parts', 'make_generator', 'Critic', 'activation_derivative',
+           'Predictor', 'MemberRandom', 'StackedLinear', 'StackedBatchNorm1d', 'stack_networks', 'leaky_layers',
            'closed_form_generator', 'ema_with_warm_up', 'weight_average', 'update_weight_average',
            'average_weight_lists', 'frozen', 'make_optimizers', 'adam_step']
 
@@ -97,32 +97,37 @@ class DirectGenerator(nn.Module):
         return self.bound * torch.tanh(outputs / self.bound)
 
 # %% ../nbs/05_nets.ipynb #a5f4932a
+GENERATOR_HEADS = ("gaussian", "direct")  # a mean and a deviation to draw from | the point itself
+
 def generator_types() -> tuple[str, ...]:
-    "Every valid `generator_type`: the registered noise sources and `direct`."
+    "Every `generator_type` shorthand: the registered noise sources (Gaussian head) and `direct`."
     return (*NOISE_SOURCES, "direct")
 
 # %% ../nbs/05_nets.ipynb #041725fc
-def generator_noise(generator_type: str) -> str:
-    "The registered noise source a `generator_type` draws from: itself, or classical_normal for `direct`."
-    return "classical_normal" if generator_type == "direct" else generator_type
+def generator_parts(generator_type: str) -> tuple[str, str]:
+    "The noise and the head a `generator_type` shorthand stands for: `direct` is classical_normal + direct."
+    if generator_type not in generator_types():
+        raise GaussGanError(f"unknown generator_type {generator_type!r}; allowed: {', '.join(generator_types())}")
+    return ("classical_normal", "direct") if generator_type == "direct" else (generator_type, "gaussian")
 
 # %% ../nbs/05_nets.ipynb #37dbb7cb
-def make_generator(generator_type: str, # one of `generator_types()`
+def make_generator(noise: str = "classical_normal", # a registered noise source
+                   head: str = "gaussian",          # one of `GENERATOR_HEADS`
                    *,
                    z_dim: int,
                    hidden: Sequence[int] = (256, 256),
                    non_linearity: str = "LeakyReLU",
-                   std_scale: float = 1.1,
-                   min_std: float = 0.5,
-                   bound: float = 20.0,  # `direct` only
+                   std_scale: float = 1.1,  # `gaussian` head only
+                   min_std: float = 0.5,    # `gaussian` head only
+                   bound: float = 20.0,     # `direct` head only
                    batch_norm: bool = True, # BatchNorm after each hidden layer of the MLP
-                   **noise_options,      # the noise source's own settings (its registered `options`)
+                   **noise_options,         # the noise source's own settings (its registered `options`)
                   ) -> nn.Module:
-    "The generator for `generator_type`."
-    if generator_type not in generator_types():
-        raise GaussGanError(f"unknown generator_type {generator_type!r}; allowed: {', '.join(generator_types())}")
-    source = make_noise_source(generator_noise(generator_type), z_dim, **noise_options)
-    if generator_type == "direct":
+    "The generator drawing from `noise` through an MLP into `head`."
+    if head not in GENERATOR_HEADS:
+        raise GaussGanError(f"unknown generator_head {head!r}; allowed: {', '.join(GENERATOR_HEADS)}")
+    source = make_noise_source(noise, z_dim, **noise_options)
+    if head == "direct":
         return DirectGenerator(source, hidden=hidden, non_linearity=non_linearity, bound=bound, batch_norm=batch_norm)
     return GaussianHeadGenerator(source, hidden=hidden, non_linearity=non_linearity, std_scale=std_scale,
                                  min_std=min_std, batch_norm=batch_norm)
@@ -211,6 +216,12 @@ class MemberRandom:
         "(members, *shape) draws uniform on [0, 1)."
         return torch.stack([torch.rand(*shape, generator=g, device=device, dtype=dtype) for g in self.on(device)])
 
+    def multinomial(self, probabilities: Tensor, draws: int) -> Tensor:
+        "`draws` category indices per row of each member's `probabilities` (members, …, categories)."
+        generators = self.on(probabilities.device)
+        return torch.stack([torch.multinomial(p, draws, replacement=True, generator=g)
+                            for p, g in zip(probabilities, generators, strict=True)])
+
     def state(self) -> dict[str, list[Tensor]]:
         "Every generator's state, by device: for checkpoints."
         return {key: [g.get_state() for g in generators] for key, generators in self.generators.items()}
@@ -281,13 +292,14 @@ def stack_networks(networks: Sequence[nn.Module], # the members' networks: one a
     for name, module in list(stacked.named_modules()):
         layers = [network.get_submodule(name) for network in networks]
         if isinstance(module, NoiseSource): module.random = random  # each member draws its own numbers
-        if isinstance(module, (nn.Linear, nn.BatchNorm1d)):
-            stack = StackedLinear if isinstance(module, nn.Linear) else StackedBatchNorm1d
+        forms = {nn.Linear: StackedLinear, nn.BatchNorm1d: StackedBatchNorm1d}
+        stack = forms[type(module)].stack if type(module) in forms else getattr(type(module), "stack", None)
+        if stack is not None:  # a layer with a stacked form, or a module that stacks itself (a circuit)
             parent, _, child = name.rpartition(".")
-            setattr(stacked.get_submodule(parent), child, stack.stack(layers))
+            setattr(stacked.get_submodule(parent), child, stack(layers))
         elif next(module.parameters(recurse=False), None) is not None:
             raise GaussGanError(f"cannot stack {name or 'the network'} ({type(module).__name__}): only linear "
-                                "and BatchNorm layers have stacked forms")
+                                "and BatchNorm layers and modules with a `stack` of their own have stacked forms")
     return stacked
 
 # %% ../nbs/05_nets.ipynb #21994b59

@@ -5,6 +5,7 @@
 # %% ../nbs/04_quantum.ipynb #acc248b1
 from __future__ import annotations
 
+import copy
 import math
 from functools import cache
 
@@ -12,11 +13,12 @@ import torch
 from torch import Tensor, nn
 
 from .errors import GaussGanError
-from .sources import NoiseSource, register_noise_source
+from .sources import NoiseSource, TorchRandom, register_noise_source
 
 # %% auto #0
 __all__ = ['QUANTUM_DEVICES', 'PAULI_NAMES', 'queue_circuit', 'pennylane_circuit', 'encoding_angles', 'simulate_state',
-           'z_expectations', 'CircuitExpectations', 'QuantumSamples', 'quantum_samples', 'per_sample_expectations',
+           'z_expectations', 'CircuitExpectations', 'measured_z_expectations', 'QuantumSamples',
+           'quantum_samples_check', 'torch_simulated', 'quantum_samples', 'per_sample_expectations',
            'random_pauli_strings', 'pauli_expectations', 'shadow_estimates', 'torch_simulator_only', 'QuantumShadows',
            'quantum_shadows']
 
@@ -44,8 +46,8 @@ def pennylane_circuit(input_ry, input_rz, layer_ry, layer_rz):
 
 # %% ../nbs/04_quantum.ipynb #55ee81cf
 def encoding_angles(z: Tensor) -> tuple[Tensor, Tensor]:
-    "RY and RZ input angles, arcsin z₁ and arcsin z₂, of a (batch, 2) tensor of uniform [-1, 1] draws."
-    return torch.arcsin(z[:, 0]), torch.arcsin(z[:, 1])
+    "RY and RZ input angles, arcsin z₁ and arcsin z₂, of a (…, batch, 2) tensor of uniform [-1, 1] draws."
+    return torch.arcsin(z[..., 0]), torch.arcsin(z[..., 1])
 
 # %% ../nbs/04_quantum.ipynb #1041e88e
 @cache
@@ -72,21 +74,26 @@ def _ry_matrix(theta: Tensor) -> Tensor:
     return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
 
 # %% ../nbs/04_quantum.ipynb #84ffbb12
-def simulate_state(input_ry: Tensor, input_rz: Tensor, layer_ry: Tensor, layer_rz: Tensor) -> Tensor:
-    "The circuit's final state vectors, (batch, 2^n) complex, for a batch of input angles."
-    layers, qubits = layer_ry.shape
+def simulate_state(input_ry: Tensor, # (…, batch) input angles; … a seed ensemble's member axis, if any
+                   input_rz: Tensor,
+                   layer_ry: Tensor, # (…, layers, qubits)
+                   layer_rz: Tensor, # (…, layers, qubits - 1)
+                  ) -> Tensor:
+    "The circuit's final state vectors, (…, batch, 2^n) complex, for a batch of input angles."
+    qubits = layer_ry.shape[-1]
     complex_dtype = torch.complex128 if layer_ry.dtype == torch.float64 else torch.complex64
     half_ry, half_rz = input_ry / 2, input_rz / 2
     # RZ(b)·RY(a)|0⟩ = (cos(a/2) e^{-ib/2}, sin(a/2) e^{ib/2}), the same on every qubit.
     single = torch.stack([torch.cos(half_ry) * torch.exp(-1j * half_rz), torch.sin(half_ry) * torch.exp(1j * half_rz)],
                          -1).to(complex_dtype)
     state = single
-    for _ in range(qubits - 1): state = (state[:, :, None] * single[:, None, :]).reshape(len(single), -1)
+    for _ in range(qubits - 1): state = (state[..., :, None] * single[..., None, :]).flatten(-2)
     signs = _bit_signs(qubits, layer_ry.device, layer_ry.dtype)
     zz = signs[:, :-1] * signs[:, 1:]  # (2^n, n-1) parity sign of each neighbouring pair
-    for ry, rz in zip(layer_ry, layer_rz):
-        for q in range(qubits): state = _rotate(state, _ry_matrix(ry[q]).to(complex_dtype), q, qubits)
-        state = state * torch.exp(-0.5j * (zz @ rz)).to(complex_dtype)
+    for ry, rz in zip(layer_ry.unbind(-2), layer_rz.unbind(-2)):
+        for q in range(qubits):  # one 2×2 matrix per member, the same for its whole batch
+            state = _rotate(state, _ry_matrix(ry[..., q, None]).to(complex_dtype), q, qubits)
+        state = state * torch.exp(-0.5j * (rz @ zz.T)).unsqueeze(-2).to(complex_dtype)
     return state
 
 # %% ../nbs/04_quantum.ipynb #2efa052d
@@ -122,34 +129,80 @@ class CircuitExpectations(nn.Module):
                                 "use 'torch' or 'default.qubit'") from None
         return qml.QNode(pennylane_circuit, dev, interface="torch", diff_method=_DIFF_METHODS[device])
 
-    def draw_inputs(self, batch_size: int) -> Tensor:
-        return torch.rand(batch_size, 2, device=self.layer_ry.device, dtype=self.layer_ry.dtype) * 2 - 1
+    @classmethod
+    def stack(cls, circuits) -> CircuitExpectations:
+        "A seed ensemble's circuits as one: weights stacked along a member axis (torch simulator only)."
+        first = circuits[0]
+        if first._qnode is not None:
+            raise GaussGanError(f"a seed ensemble's circuits run on quantum_device torch only, "
+                                f"got {first.device_name!r}")
+        stacked = copy.deepcopy(first)  # no fresh weights drawn: the random state stays where the members left it
+        stacked.layer_ry = nn.Parameter(torch.stack([c.layer_ry.detach() for c in circuits]))
+        stacked.layer_rz = nn.Parameter(torch.stack([c.layer_rz.detach() for c in circuits]))
+        return stacked
+
+    def draw_inputs(self, batch_size: int, random=TorchRandom()) -> Tensor:
+        "Inputs uniform on [-1, 1]², (batch, 2); from a seed ensemble's `MemberRandom`, (members, batch, 2)."
+        return random.uniform(batch_size, 2, device=self.layer_ry.device, dtype=self.layer_ry.dtype) * 2 - 1
 
     def state(self, z: Tensor) -> Tensor:
         "Final state vectors for inputs `z` (torch simulator only)."
         return simulate_state(*encoding_angles(z), self.layer_ry, self.layer_rz)
 
     def expectations(self, z: Tensor) -> Tensor:
-        "⟨Z_i⟩, (batch, qubits), for inputs `z` (batch, 2)."
+        "⟨Z_i⟩, (…, batch, qubits), for inputs `z` (…, batch, 2)."
         if self._qnode is None: return z_expectations(self.state(z))
         return torch.stack(list(self._qnode(*encoding_angles(z), self.layer_ry, self.layer_rz)), -1).to(z.dtype)
 
 # %% ../nbs/04_quantum.ipynb #eaa2c533
+def measured_z_expectations(state: Tensor, # (…, batch, 2^n) state vectors
+                            shots: int,    # measurements per state
+                            random=TorchRandom(), # a seed ensemble's `MemberRandom`: each member's own draws
+                           ) -> Tensor:
+    "⟨Z_i⟩ estimated from `shots` computational-basis measurements per state (bit strings drawn from |ψ|²)."
+    qubits = int(math.log2(state.shape[-1]))
+    with torch.no_grad():
+        outcomes = random.multinomial(state.real.square() + state.imag.square(), shots)   # (…, batch, shots)
+        return _bit_signs(qubits, state.device, state.real.dtype)[outcomes].mean(-2)
+
+# %% ../nbs/04_quantum.ipynb #1dd656b8
 class QuantumSamples(NoiseSource):
-    "Noise source: ⟨Z_i⟩ of the trainable circuit, linearly mapped to `z_dim`."
-    def __init__(self, z_dim: int, qubits: int = 6, layers: int = 2, device: str = "torch"):
+    "Noise source: ⟨Z_i⟩ of the trainable circuit, exact or measured with `shots` shots, linearly mapped to `z_dim`."
+    def __init__(self, z_dim: int, qubits: int = 6, layers: int = 2, device: str = "torch",
+                 shots: int | None = None, # measurements per sample behind each estimate; None: exact expectations
+                ):
         super().__init__(z_dim)
-        self.circuit = CircuitExpectations(qubits, layers, device)
+        self.circuit, self.shots = CircuitExpectations(qubits, layers, device), shots
         self.readout = nn.Linear(qubits, z_dim)
+
     def forward(self, batch_size: int) -> Tensor:
-        return self.readout(self.circuit.expectations(self.circuit.draw_inputs(batch_size)))
+        z = self.circuit.draw_inputs(batch_size, self.random)
+        if self.shots is None: return self.readout(self.circuit.expectations(z))
+        state = self.circuit.state(z)
+        exact = z_expectations(state)
+        measured = measured_z_expectations(state.detach(), self.shots, self.random)
+        return self.readout(exact + (measured - exact).detach())  # value: the estimate; gradient: the exact one
 
 # %% ../nbs/04_quantum.ipynb #4e4b9efc
-@register_noise_source("quantum_samples",
-                       options={"qubits": "quantum_qubits", "layers": "quantum_layers", "device": "quantum_device"})
-def quantum_samples(z_dim: int, qubits: int = 6, layers: int = 2, device: str = "torch") -> NoiseSource:
-    "⟨Z_i⟩ of a trained circuit of `qubits` qubits and `layers` layers, simulated on `device`, mapped to `z_dim`."
-    return QuantumSamples(z_dim, qubits=qubits, layers=layers, device=device)
+def quantum_samples_check(device: str = "torch", shots: int | None = None, **options) -> None:
+    "The check of `quantum_samples`' options: measured estimates are drawn from the torch simulator's states."
+    if shots is not None and device != "torch":
+        raise GaussGanError(f"quantum_sample_shots needs quantum_device torch (the measurements are drawn from its "
+                            f"state vectors), got {device!r}")
+
+# %% ../nbs/04_quantum.ipynb #bc5ebf3a
+def torch_simulated(device: str = "torch", **options) -> bool:
+    "Whether a quantum source's seeds stack: its circuits run on the torch simulator, which takes a member axis."
+    return device == "torch"
+
+# %% ../nbs/04_quantum.ipynb #31c5fd69
+@register_noise_source("quantum_samples", check=quantum_samples_check, stackable=torch_simulated,
+                       options={"qubits": "quantum_qubits", "layers": "quantum_layers", "device": "quantum_device",
+                                "shots": "quantum_sample_shots"})
+def quantum_samples(z_dim: int, qubits: int = 6, layers: int = 2, device: str = "torch",
+                    shots: int | None = None) -> NoiseSource:
+    "⟨Z_i⟩ of a trained circuit of `qubits` qubits and `layers` layers on `device`, exact or from `shots` shots."
+    return QuantumSamples(z_dim, qubits=qubits, layers=layers, device=device, shots=shots)
 
 # %% ../nbs/04_quantum.ipynb #3a1529ad
 def per_sample_expectations(circuit: CircuitExpectations, z: Tensor) -> Tensor:
@@ -259,7 +312,7 @@ class QuantumShadows(NoiseSource):
         self.readout = nn.Linear(observables, z_dim)
 
     def forward(self, batch_size: int) -> Tensor:
-        state = self.circuit.state(self.circuit.draw_inputs(batch_size))
+        state = self.circuit.state(self.circuit.draw_inputs(batch_size, self.random))
         exact = pauli_expectations(state, self.observables)
         estimate = shadow_estimates(state.detach(), self.observables, self.shots, exact.detach())
         return self.readout(exact + (estimate - exact).detach())  # value: the shadow; gradient: the exact expectation

@@ -55,8 +55,13 @@ class TargetSettings:
 @dataclass
 class GeneratorSettings:
     "Generator: the noise source and the generator's network."
-    generator_type: str = setting("classical_normal", "the noise source: classical_normal, classical_uniform, "
-                                  "quantum_samples, quantum_shadows; or direct (no Gaussian head)", group="Generator")
+    noise: str = setting("classical_normal", "the noise the generator draws from: classical_normal, classical_uniform, "
+                         "quantum_samples, quantum_shadows, or any registered source", group="Generator")
+    generator_head: str = setting("gaussian", "what the MLP's output is: gaussian (a mean and a deviation, the point "
+                                  "drawn from them) or direct (the point itself)")
+    generator_type: str | None = setting(None, "noise and head in one word, as the earlier system named them: direct "
+                                         "(classical_normal + direct) or a noise source (it + gaussian); given, it "
+                                         "sets both")
     z_dim: int = setting(4, "width of the noise vector fed to the generator's MLP")
     generator_widths: list[int] = setting([256, 256], "hidden widths of the generator's MLP")
     non_linearity: str = setting("LeakyReLU", "activation of every network's hidden layers")
@@ -75,6 +80,8 @@ class QuantumSettings:
     quantum_layers: int = setting(2, "trainable layers of the circuit")
     quantum_observables: int = setting(3, "quantum_shadows: random Pauli observables estimated per sample")
     quantum_shots: int = setting(100, "quantum_shadows: randomised measurements per sample")
+    quantum_sample_shots: int | None = setting(None, "quantum_samples: measurements per sample behind each ⟨Z_i⟩ "
+                                               "(a stand-in for hardware's sampling noise); omitted: exact values")
     quantum_device: str = setting("torch", "circuit simulator: torch (batched, built in), default.qubit, "
                                   "lightning.qubit, lightning.gpu")
 

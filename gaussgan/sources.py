@@ -26,6 +26,9 @@ class TorchRandom:
     def uniform(self, *shape: int, device=None, dtype=None) -> Tensor:
         "Draws uniform on [0, 1) of `shape`."
         return torch.rand(*shape, device=device, dtype=dtype)
+    def multinomial(self, probabilities: Tensor, draws: int) -> Tensor:
+        "`draws` category indices per row of `probabilities` (…, categories), drawn with replacement."
+        return torch.multinomial(probabilities, draws, replacement=True)
     def fork(self, device: torch.device):
         "A block whose draws leave the random state as it was."
         return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
@@ -56,24 +59,28 @@ class ClassicalUniform(NoiseSource):
 @dataclasses.dataclass(frozen=True)
 class NoiseSourceSpec:
     "The one description of a noise source: how to make it, what it reads from the config, whether its seeds stack."
-    name: str                           # the `generator_type` that selects it
+    name: str                           # the `noise` setting that selects it
     factory: Callable[..., NoiseSource] # factory(z_dim, **options) -> the source
     options: Mapping[str, str] = dataclasses.field(default_factory=dict) # factory keyword -> config key of its value
-    stackable: bool = False             # its seeds can train together as one seed ensemble
+    stackable: bool | Callable[..., bool] = False # its seeds train as one seed ensemble; or stackable(**options)
     check: Callable[..., None] | None = None # check(**options): a `GaussGanError` for options it cannot run with
 
     def options_from(self, config) -> dict:
         "The factory's options, read off `config` (a `Config`, or anything with those keys as attributes)."
         return {keyword: getattr(config, key) for keyword, key in self.options.items()}
 
+    def stacks(self, config) -> bool:
+        "Whether seeds of this source, with `config`'s options, train together as one seed ensemble."
+        return self.stackable(**self.options_from(config)) if callable(self.stackable) else self.stackable
+
 # %% ../nbs/03_sources.ipynb #0247d161
 NOISE_SOURCES: dict[str, NoiseSourceSpec] = {}  # name -> description, filled by `register_noise_source`
 
 # %% ../nbs/03_sources.ipynb #9ac7cd84
-def register_noise_source(name: str,                    # the `generator_type` that will select it
+def register_noise_source(name: str,                    # the `noise` setting that will select it
                           *,
                           options: Mapping[str, str] = {}, # factory keyword -> config key of its value
-                          stackable: bool = False,      # seeds train together as one seed ensemble
+                          stackable: bool | Callable[..., bool] = False, # seeds train as one ensemble (given options)
                           check: Callable[..., None] | None = None, # check(**options) refuses what cannot run
                          ) -> Callable:
     "Decorator: describe the factory `f(z_dim, **options) -> NoiseSource` as the noise source `name`."

@@ -29,7 +29,8 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from .config import Config, ConfigError, check_keys, mlflow_destination, read_yaml
 from .errors import GaussGanError, TrainingDiverged
 from .metrics import METRICS
-from .build import stackable_generators
+from .nets import generator_parts
+from .build import stackable
 from .callbacks import convergence_metric
 from .tracking import make_logger
 from .train import train
@@ -62,12 +63,15 @@ def _possible(key: str, space: dict[str, BaseDistribution], base: Config) -> lis
 
 # %% ../nbs/19_sweep.ipynb #521f0790
 def _check_trials_are_runs(space: dict[str, BaseDistribution], base: Config, source: str) -> None:
-    "A trial is one run: several seeds only as one ensemble, of a generator whose seeds stack."
+    "A trial is one run: several seeds only as one ensemble, of a noise source whose seeds stack."
     most = max(int(seeds) for seeds in _possible("seeds", space, base))
-    unstackable = [g for g in _possible("generator_type", space, base) if g not in stackable_generators()]
+    shorthands = [generator_parts(t)[0] for t in _possible("generator_type", space, base) if t is not None]
+    noises = set(_possible("noise", space, base)) | set(shorthands)
+    unstackable = sorted(n for n in noises if not stackable(dataclasses.replace(base, noise=n)))
     if most > 1 and unstackable:
-        raise SweepError(f"{source}: seeds {most} of a {unstackable[0]} generator would be {most} runs, and a trial "
-                         f"is one run; seeds above 1 need generator_type {', '.join(stackable_generators())}")
+        raise SweepError(f"{source}: seeds {most} of noise {unstackable[0]} would be {most} runs, and a trial is one "
+                         "run; seeds above 1 need a noise whose seeds stack (classical, or quantum_samples on "
+                         "quantum_device torch)")
 
 # %% ../nbs/19_sweep.ipynb #390535f5
 def _range(key: str, spec: dict, base: Config, source: str) -> BaseDistribution:

@@ -19,7 +19,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.strategies import DDPStrategy
 from matplotlib.figure import Figure
 
-from .build import build_run, build_target_and_points, member_seeds, stackable_generators
+from .build import build_run, build_target_and_points, member_seeds, stackable
 from .callbacks import (MetricHistory, SampleSnapshots, convergence_callbacks, convergence_metric, cpu_threads,
                                 make_profiler)
 from .checkpoints import AtomicCheckpointIO, check_resumable, find_checkpoint, read_checkpoint
@@ -117,10 +117,10 @@ def train(config: Config,
          ) -> TrainResult | SeedRuns | None:
     "Train the model `config` describes, logging to MLflow and writing the run folder; or continue a run."
     if seeds is not None: config = dataclasses.replace(config, seeds=seeds)
-    if config.seeds > 1 and config.generator_type not in stackable_generators():
+    if config.seeds > 1 and not stackable(config):
         if resume is not None:
-            raise GaussGanError(f"resume: a {config.generator_type} generator's seeds are separate runs; resume each "
-                                "by its run id with seeds 1")
+            raise GaussGanError(f"resume: seeds of noise {config.noise} on quantum_device {config.quantum_device} are "
+                                "separate runs; resume each by its run id with seeds 1")
         return train_one_after_another(config, callbacks=callbacks)
     checkpoint = None if resume is None else find_checkpoint(resume, config.output_dir)
     state = None if checkpoint is None else read_checkpoint(checkpoint)

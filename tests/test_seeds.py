@@ -23,10 +23,17 @@ def relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a - b).norm() / b.norm().clamp_min(1e-12)).item()
 
 
-@pytest.mark.parametrize("generator_type", ["classical_normal", "classical_uniform", "direct"])
-def test_each_member_ends_where_its_seed_alone_ends(scratch, generator_type):
+QUANTUM = dict(quantum_qubits=3, quantum_layers=1, z_dim=3)
+GENERATORS = {"classical_normal": dict(noise="classical_normal"), "classical_uniform": dict(noise="classical_uniform"),
+              "direct": dict(generator_type="direct"), "quantum_samples": dict(noise="quantum_samples", **QUANTUM),
+              "quantum_samples, direct head, 50 shots": dict(noise="quantum_samples", generator_head="direct",
+                                                              quantum_sample_shots=50, **QUANTUM)}
+
+
+@pytest.mark.parametrize("generator", GENERATORS.values(), ids=GENERATORS.keys())
+def test_each_member_ends_where_its_seed_alone_ends(scratch, generator):
     "One epoch of 4 steps: every weight tensor of every member within 1e-3 (relative) of its seed's run alone."
-    config = where(scratch, max_epochs=1, dataset_size=1000, generator_type=generator_type)
+    config = where(scratch, max_epochs=1, dataset_size=1000, **generator)
     ensemble = read_checkpoint(train(config, seeds=3).checkpoint)["state_dict"]
     for i, seed in enumerate((41, 42, 43)):
         alone = read_checkpoint(train(Config(**{**config.__dict__, "seed": seed})).checkpoint)["state_dict"]
@@ -77,8 +84,8 @@ def test_cli_reports_mean_std_and_each_seed(scratch):
     assert {"final/within_3/seed_41", "final/within_3/seed_42"} <= set(run.data.metrics)
 
 
-def test_quantum_seeds_run_one_after_another(scratch):
-    quantum = dict(generator_type="quantum_samples", quantum_qubits=3, quantum_layers=1, z_dim=3)
+def test_unstackable_seeds_run_one_after_another(scratch):
+    quantum = dict(noise="quantum_shadows", **QUANTUM)
     result = train(where(scratch, max_epochs=1, dataset_size=500, **quantum), seeds=2)
     assert all(run.run_dir.is_dir() and run.checkpoint.is_file() for run in result.runs)
     assert list(result.seeds.index) == [41, 42] and len({run.run_id for run in result.runs}) == 2
@@ -88,5 +95,5 @@ def test_quantum_seeds_run_one_after_another(scratch):
         assert info.data.tags["gaussgan.seed_group"] == result.group and info.data.params["seed"] == str(seed)
         assert result.seeds.at[seed, "KLDivergence"] == pytest.approx(run.metrics["KLDivergence"])
     assert (result.folder / "seeds.csv").is_file() and (result.folder / "seeds.png").stat().st_size > 10_000
-    with pytest.raises(GaussGanError, match="a quantum_samples generator's seeds are separate runs; resume each"):
+    with pytest.raises(GaussGanError, match="seeds of noise quantum_shadows on quantum_device torch are separate runs"):
         train(where(scratch, max_epochs=2, dataset_size=500, **quantum), seeds=2, resume=result.runs[0].run_id)

@@ -41,7 +41,7 @@ def small(folder, **settings) -> Config:
 
 
 def test_the_config_takes_a_registered_source_and_its_check(laplace, scratch):
-    assert small(scratch).generator_type == "laplace"
+    assert small(scratch).noise == "laplace"  # the shorthand names a registered source too
     with pytest.raises(GaussGanError, match="config: laplace takes a scale of at most 10, got 12.0"):
         small(scratch, std_scale=12)
 
