@@ -124,13 +124,14 @@ def leaky_mlp_backward(weights: Sequence[Tensor],
                        inputs: Sequence[Tensor],  # `leaky_mlp_forward`'s, at the rows the loss reads
                        negative_slope: float,
                        upstream: Tensor, # (…, rows, out): ∂loss/∂ of the MLP's outputs at those rows
-                      ) -> tuple[list[Tensor], list[Tensor]]:
-    "The weight and bias gradients of the loss, from `leaky_mlp_forward`'s layer inputs: ordinary backprop."
+                      ) -> tuple[list[Tensor], list[Tensor], Tensor]:
+    """The weight and bias gradients of the loss, from `leaky_mlp_forward`'s layer inputs: ordinary backprop; and
+    ∂loss/∂ of the first layer's output (times `weights[0]`, the gradient of the MLP's input, for a trained noise)."""
     weight_grads, bias_grads, delta = [], [], upstream
     for layer in reversed(range(len(weights))):
         weight_grads.insert(0, delta.mT @ inputs[layer]); bias_grads.insert(0, delta.sum(-2))
         if layer: delta = leaky_backward(delta @ weights[layer], inputs[layer], negative_slope)
-    return weight_grads, bias_grads
+    return weight_grads, bias_grads, delta
 
 # %% ../nbs/08_losses.ipynb #31a58675
 def _unweighted_row_scales(rows_shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
@@ -196,14 +197,15 @@ class GeneratedBatches:
     critic_batches: list[tuple[Tensor, Tensor]] # (fake, alpha) for each critic update
     fake: Tensor                                # the generator update's points, (…, batch, 2)
     inputs: list[Tensor]                        # the generator MLP's layer inputs at those points' rows
+    noise: Tensor | None = None                 # their noise, with its autograd graph if the noise source trains
 
     @classmethod
-    def split(cls, points: Tensor, inputs: list[Tensor], alphas: list[Tensor]):
+    def split(cls, points: Tensor, inputs: list[Tensor], alphas: list[Tensor], noise: Tensor | None = None):
         "One forward's rows cut into the critic updates' batches (with their `alphas`) and the generator update's."
         size, last = points.shape[-2] // (len(alphas) + 1), len(alphas)
         rows = lambda t, k: t[..., k * size:(k + 1) * size, :]
         return cls([(rows(points, k), alpha) for k, alpha in enumerate(alphas)], rows(points, last),
-                   [rows(h, last) for h in inputs])
+                   [rows(h, last) for h in inputs], noise)
 
 # %% ../nbs/08_losses.ipynb #df729665
 def assign_gradients(parameters: Sequence[Tensor], gradients: Sequence[Tensor]) -> None:

@@ -85,8 +85,7 @@ class GaussGan(L.LightningModule):
         compiled = (torch.compile(generator), torch.compile(critic)) if compile else (generator, critic)
         object.__setattr__(self, "_generate", compiled[0]); object.__setattr__(self, "_score", compiled[1])
         if compile and self.input_gradient is not None: self.input_gradient = torch.compile(self.input_gradient)
-        self._compile = compile
-        self.n_critic, self.n_predictor = n_critic, n_predictor
+        self._compile, self.n_critic, self.n_predictor = compile, n_critic, n_predictor
         self.grad_penalty, self.reward_weight = grad_penalty, reward_weight
         self.metric_context, self.metrics = metric_context, list(metrics)
         self.validation_samples, self.config = validation_samples, config
@@ -244,28 +243,29 @@ def generate_step_batches(self: GaussGan, batch_size: int) -> GeneratedBatches:
     "All of a step's generated points, drawn in the order the one-at-a-time step draws them, made by one forward."
     noises, alphas = [], []
     for _ in range(self.n_critic):
-        noises.append(self.generator.noise_source(batch_size))
+        with torch.no_grad(): noises.append(self.generator.noise_source(batch_size))
         alphas.append(self.random.uniform(batch_size, 1, device=noises[-1].device, dtype=noises[-1].dtype))
-    noises.append(self.generator.noise_source(batch_size))  # the generator update's, last as there
+    noises.append(self.generator.noise_source(batch_size))  # the generator update's, last; its graph kept
     with torch.inference_mode():
         outputs, inputs = self._maths.forward(*self._generator_layers, torch.cat(noises, -2))
-        return GeneratedBatches.split(self.generator.squash(outputs), inputs, alphas)
+        return GeneratedBatches.split(self.generator.squash(outputs), inputs, alphas, noise=noises[-1])
 
 # %% ../nbs/09_model.ipynb #8a53cccb
 @patch
 def closed_form_generator_update(self: GaussGan, made: GeneratedBatches) -> dict[str, Tensor]:
     "The generator update by hand: ∂loss/∂x̃ from the critic's input gradient, backpropagated through the generator."
-    batch_size = made.fake.shape[-2]
     with torch.inference_mode(): scores, score_grads = self._maths.input_gradient(*self._critic_layers, made.fake)
-    upstream, reward = score_grads / -batch_size, None   # ∂(−mean D(x̃))/∂x̃
+    upstream, reward = score_grads / -made.fake.shape[-2], None   # ∂(−mean D(x̃))/∂x̃
     if self.killer == "reward":
         with frozen(self.predictor): gradient, reward = reward_gradient(self.predictor, made.fake, self.reward_weight)
         upstream = upstream + gradient
     weights, biases, negative_slope = self._generator_layers
     with torch.inference_mode():
         upstream = upstream * (1 - (made.fake / self.generator.bound).square())  # through `squash`
-        weight_grads, bias_grads = self._maths.backward(weights, made.inputs, negative_slope, upstream)
+        weight_grads, bias_grads, first = self._maths.backward(weights, made.inputs, negative_slope, upstream)
+        noise_grad = first @ weights[0] if made.noise.requires_grad else None
     assign_gradients([*weights, *biases], [*weight_grads, *bias_grads])
+    if noise_grad is not None: made.noise.backward(noise_grad.clone())  # a noise source with weights: autograd there
     self.step_without_lightning("generator")
     if self._average_weights is not None and self._averaged_once:
         update_weight_average(self.averaged_generator, *self._average_weights)  # lists read once per fit

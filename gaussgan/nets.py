@@ -316,9 +316,8 @@ def leaky_layers(net: nn.Sequential) -> tuple[list[Tensor], list[Tensor], float]
 
 # %% ../nbs/05_nets.ipynb #31c4a725
 def closed_form_generator(generator: nn.Module) -> bool:
-    "Whether `generator`'s gradients have a closed form: a `direct` one, leaky-ReLU MLP, no BatchNorm, fixed noise."
-    return (isinstance(generator, DirectGenerator) and leaky_layers(generator.net) is not None
-            and not any(p.requires_grad for p in generator.noise_source.parameters()))
+    "Whether `generator`'s MLP has closed-form gradients: a `direct` one, leaky-ReLU MLP, no BatchNorm (any noise)."
+    return isinstance(generator, DirectGenerator) and leaky_layers(generator.net) is not None
 
 # %% ../nbs/05_nets.ipynb #30bebe6f
 def ema_with_warm_up(decay: float) -> Callable[[list[Tensor], list[Tensor], Tensor], None]:

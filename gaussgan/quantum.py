@@ -16,8 +16,8 @@ from .errors import GaussGanError
 from .sources import NoiseSource, TorchRandom, register_noise_source
 
 # %% auto #0
-__all__ = ['QUANTUM_DEVICES', 'PAULI_NAMES', 'queue_circuit', 'pennylane_circuit', 'encoding_angles', 'simulate_state',
-           'z_expectations', 'CircuitExpectations', 'measured_z_expectations', 'QuantumSamples',
+__all__ = ['LAYER_MATRIX_QUBITS', 'QUANTUM_DEVICES', 'PAULI_NAMES', 'queue_circuit', 'pennylane_circuit', 'encoding_angles',
+           'simulate_state', 'z_expectations', 'CircuitExpectations', 'measured_z_expectations', 'QuantumSamples',
            'quantum_samples_check', 'torch_simulated', 'quantum_samples', 'per_sample_expectations',
            'random_pauli_strings', 'pauli_expectations', 'shadow_estimates', 'torch_simulator_only', 'QuantumShadows',
            'quantum_shadows']
@@ -73,6 +73,18 @@ def _ry_matrix(theta: Tensor) -> Tensor:
     c, s = torch.cos(theta / 2), torch.sin(theta / 2)
     return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
 
+# %% ../nbs/04_quantum.ipynb #d74a442f
+LAYER_MATRIX_QUBITS = 10  # up to this many qubits a layer's RYs act as one matrix (2^n × 2^n: 8 MB at 10 qubits)
+
+def _layer_ry_matrix(ry: Tensor) -> Tensor:
+    "RY(ry₀) ⊗ … ⊗ RY(ryₙ₋₁), (…, 2^n, 2^n), for angles (…, n): wire 0 the most significant bit, as the state's."
+    single = _ry_matrix(ry)  # (…, n, 2, 2)
+    full = single[..., 0, :, :]
+    for q in range(1, ry.shape[-1]):  # Kronecker product, one qubit at a time
+        size = 2 * full.shape[-1]
+        full = (full[..., :, None, :, None] * single[..., q, None, :, None, :]).reshape(*full.shape[:-2], size, size)
+    return full
+
 # %% ../nbs/04_quantum.ipynb #84ffbb12
 def simulate_state(input_ry: Tensor, # (…, batch) input angles; … a seed ensemble's member axis, if any
                    input_rz: Tensor,
@@ -91,8 +103,11 @@ def simulate_state(input_ry: Tensor, # (…, batch) input angles; … a seed ens
     signs = _bit_signs(qubits, layer_ry.device, layer_ry.dtype)
     zz = signs[:, :-1] * signs[:, 1:]  # (2^n, n-1) parity sign of each neighbouring pair
     for ry, rz in zip(layer_ry.unbind(-2), layer_rz.unbind(-2)):
-        for q in range(qubits):  # one 2×2 matrix per member, the same for its whole batch
-            state = _rotate(state, _ry_matrix(ry[..., q, None]).to(complex_dtype), q, qubits)
+        if qubits <= LAYER_MATRIX_QUBITS:  # the layer's rotations as one product: a few operations, not 10 a qubit
+            state = state @ _layer_ry_matrix(ry).mT.to(complex_dtype)
+        else:
+            for q in range(qubits):  # one 2×2 matrix per member, the same for its whole batch
+                state = _rotate(state, _ry_matrix(ry[..., q, None]).to(complex_dtype), q, qubits)
         state = state * torch.exp(-0.5j * (rz @ zz.T)).unsqueeze(-2).to(complex_dtype)
     return state
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 import torch
 import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -28,8 +29,8 @@ from .phases import phase
 from .plots import save_run_plots
 
 # %% auto #0
-__all__ = ['TrainResult', 'SeedRuns', 'final_coverage', 'seed_table', 'seed_statistics', 'runs_seed_table', 'seed_titles',
-           'final_metrics', 'finish_run']
+__all__ = ['TrainResult', 'SeedRuns', 'final_coverage', 'seed_table', 'seed_statistics', 'welch_difference', 'runs_seed_table',
+           'seed_titles', 'final_metrics', 'finish_run']
 
 # %% ../nbs/17_results.ipynb #4c6af495
 @dataclass
@@ -86,6 +87,24 @@ def seed_table(metrics: dict[str, float], # a history row: `val/<metric>/seed_<s
 def seed_statistics(table: pd.DataFrame) -> pd.DataFrame:
     "Each column's mean and standard deviation over the seeds (the sample deviation, n − 1)."
     return table.agg(["mean", "std"])
+
+# %% ../nbs/17_results.ipynb #9c2a2f56
+def welch_difference(values: Sequence[float],    # one setting's value per seed
+                     reference: Sequence[float], # the reference setting's
+                     confidence: float = 0.95,
+                    ) -> dict[str, float]:
+    "mean(values) − mean(reference), its confidence interval by Welch's t, the p-value, and whether 0 is outside it."
+    values, reference = np.asarray(values, float), np.asarray(reference, float)
+    difference = values.mean() - reference.mean()
+    if np.isnan(difference):  # a score a seed could not have (the mode KL of samples on no mode)
+        return {"difference": difference, "low": np.nan, "high": np.nan, "p": np.nan, "distinguishable": False}
+    if values.std() == 0 and reference.std() == 0:  # no spread on either side: t is undefined, the difference exact
+        low = high = difference
+        p = 1.0 if difference == 0 else 0.0
+    else:
+        test = scipy.stats.ttest_ind(values, reference, equal_var=False)
+        (low, high), p = test.confidence_interval(confidence), test.pvalue
+    return {"difference": difference, "low": low, "high": high, "p": p, "distinguishable": not low <= 0 <= high}
 
 # %% ../nbs/17_results.ipynb #55421a22
 def runs_seed_table(runs: Sequence[TrainResult], *, seeds: Sequence[int], target) -> pd.DataFrame:
