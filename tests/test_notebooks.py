@@ -16,7 +16,8 @@ def test_every_part_has_a_notebook():
              "bench", "cli", "site")
     assert {f"{n:02d}_{part}" for n, part in enumerate(parts)} | {"index", "tutorial", "measurements/findings",
                                                                   "measurements/benchmarks",
-                                                                  "measurements/mode_collapse"} == names
+                                                                  "measurements/mode_collapse",
+                                                                  "measurements/quantum_comparison"} == names
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.relative_to(REPO / "nbs").with_suffix("").as_posix())

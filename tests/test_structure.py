@@ -84,6 +84,7 @@ def test_notebooks_are_numbered_once_in_order_and_named_after_their_modules():
 
 def test_measurements_sit_in_their_own_folder_and_define_no_module():
     folder = NOTEBOOKS / "measurements"
-    assert {p.stem for p in folder.glob("*.ipynb")} == {"benchmarks", "findings", "mode_collapse"}
+    assert {p.stem for p in folder.glob("*.ipynb")} == {"benchmarks", "findings", "mode_collapse",
+                                                        "quantum_comparison"}
     for path in folder.glob("*.ipynb"):
         assert "default_exp" not in path.read_text(), path.name
