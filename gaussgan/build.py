@@ -129,8 +129,8 @@ def build_run(config: Config) -> tuple:
     if config.seeds > 1:
         if not stackable(config):
             raise GaussGanError(f"seeds {config.seeds}: noise {config.noise} on quantum_device {config.quantum_device} "
-                                "cannot be stacked (classical sources can, and quantum_samples on quantum_device "
-                                "torch); train runs its seeds one by one")
+                                "cannot be stacked (classical sources can, and quantum ones on quantum_device torch); "
+                                "train runs its seeds one by one")
         return _seed_ensemble(config)
     L.seed_everything(config.seed, verbose=False)
     with phase("data"): target, points = build_target_and_points(config)

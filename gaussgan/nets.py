@@ -297,7 +297,11 @@ def stack_networks(networks: Sequence[nn.Module], # the members' networks: one a
         if stack is not None:  # a layer with a stacked form, or a module that stacks itself (a circuit)
             parent, _, child = name.rpartition(".")
             setattr(stacked.get_submodule(parent), child, stack(layers))
-        elif next(module.parameters(recurse=False), None) is not None:
+            continue
+        for key, buffer in module.named_buffers(recurse=False):  # members' own constants (a shadow's Pauli strings)
+            values = [layer.get_buffer(key) for layer in layers]
+            if any(not torch.equal(values[0], v) for v in values[1:]): setattr(module, key, torch.stack(values))
+        if next(module.parameters(recurse=False), None) is not None:
             raise GaussGanError(f"cannot stack {name or 'the network'} ({type(module).__name__}): only linear "
                                 "and BatchNorm layers and modules with a `stack` of their own have stacked forms")
     return stacked

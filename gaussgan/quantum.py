@@ -239,19 +239,23 @@ def random_pauli_strings(count: int, qubits: int, seed: int) -> Tensor:
     return strings
 
 # %% ../nbs/04_quantum.ipynb #0f68491b
-def pauli_expectations(state: Tensor, strings: Tensor) -> Tensor:
-    "Exact ⟨ψ|P|ψ⟩, (batch, count), for Pauli strings `strings` (count, n) on states (batch, 2^n)."
-    count, qubits = strings.shape
+def pauli_expectations(state: Tensor,   # (…, batch, 2^n) state vectors
+                       strings: Tensor, # (…, count, n) Pauli strings: one set, or a set per member of an ensemble
+                      ) -> Tensor:
+    "Exact ⟨ψ|P|ψ⟩, (…, batch, count), for Pauli strings coded 0–3 for I, X, Y, Z."
+    count, qubits = strings.shape[-2:]
     bit_values = 2 ** torch.arange(qubits - 1, -1, -1, device=strings.device)
     flips = ((strings == 1) | (strings == 2)).long() @ bit_values      # X and Y flip their bit
     signs = _bit_signs(qubits, state.device, state.real.dtype)        # (2^n, n): (-1)^bit
     # P|x⟩ = c(x)|x ⊕ flips⟩ with c(x) = i^{#Y} · Π over Y and Z factors of (-1)^{x_q}
-    y_or_z = ((strings == 2) | (strings == 3))[:, None, :]
-    sign = torch.where(y_or_z, signs[None], torch.ones_like(signs)[None]).prod(-1)
-    i_power = _powers_of_i(state.device, state.dtype)[(strings == 2).sum(1) % 4]
-    phase = sign.to(state.dtype) * i_power[:, None]                    # (count, 2^n)
-    partner = torch.arange(2 ** qubits, device=state.device)[None] ^ flips[:, None]
-    return (state[:, partner].conj() * phase[None] * state[:, None, :]).sum(-1).real
+    y_or_z = ((strings == 2) | (strings == 3))[..., :, None, :]
+    sign = torch.where(y_or_z, signs, torch.ones_like(signs)).prod(-1)
+    i_power = _powers_of_i(state.device, state.dtype)[(strings == 2).sum(-1) % 4]
+    phase = sign.to(state.dtype) * i_power[..., None]                 # (…, count, 2^n)
+    partner = torch.arange(2 ** qubits, device=state.device) ^ flips[..., None]
+    spread = (*state.shape[:-1], count, 2 ** qubits)                  # (…, batch, count, 2^n)
+    partners = torch.gather(state[..., None, :].expand(spread), -1, partner[..., None, :, :].expand(spread))
+    return (partners.conj() * phase[..., None, :, :] * state[..., None, :]).sum(-1).real
 
 # %% ../nbs/04_quantum.ipynb #70db3f92
 @cache
@@ -269,12 +273,14 @@ def _basis_rotations(device, dtype: torch.dtype) -> Tensor:
 # %% ../nbs/04_quantum.ipynb #2f1b0003
 def shadow_estimates(state: Tensor, strings: Tensor, shots: int,
                      expectations: Tensor | None = None, # exact ⟨P⟩ of `state` if known, else computed here
+                     generator: torch.Generator | None = None, # where the measurements' draws come from
                     ) -> Tensor:
     "Classical-shadow estimates, (batch, count), of Pauli strings from `shots` random-basis measurements per state."
     with torch.no_grad():
         batch, dim = state.shape
         qubits = strings.shape[1]
-        bases = torch.randint(1, 4, (batch, shots, qubits), device=state.device)   # X, Y or Z per qubit and shot
+        # X, Y or Z per qubit and shot
+        bases = torch.randint(1, 4, (batch, shots, qubits), device=state.device, generator=generator)
         support = strings != 0
         weight = 3.0 ** support.sum(1).to(state.real.dtype)                       # 3^|P|
         # A shot's snapshot of P is nonzero only if it measured every qubit of P's support in P's basis.
@@ -286,7 +292,7 @@ def shadow_estimates(state: Tensor, strings: Tensor, shots: int,
         # eigenvalue: +1 with probability (1 + ⟨P⟩)/2. Drawn directly, with no state to rotate.
         sample, shot, observable = (matches & (reads == 1)[..., None]).nonzero(as_tuple=True)
         if expectations is None: expectations = pauli_expectations(state, strings)
-        uniform = torch.rand(len(sample), device=state.device, dtype=state.real.dtype)
+        uniform = torch.rand(len(sample), device=state.device, dtype=state.real.dtype, generator=generator)
         plus = uniform < (1 + expectations[sample, observable]) / 2
         snapshots[sample, shot, observable] = weight[observable] * (2 * plus.to(state.real.dtype) - 1)
         # A shot that reads several observables gives them correlated values: simulate its measurement.
@@ -295,7 +301,7 @@ def shadow_estimates(state: Tensor, strings: Tensor, shots: int,
         rotations = _basis_rotations(state.device, state.dtype)
         for q in range(qubits): rotated = _rotate(rotated, rotations[chosen[:, q]], q, qubits)
         cdf = (rotated.real.square() + rotated.imag.square()).cumsum(-1)
-        draw = torch.rand(len(cdf), 1, device=cdf.device, dtype=cdf.dtype) * cdf[:, -1:]
+        draw = torch.rand(len(cdf), 1, device=cdf.device, dtype=cdf.dtype, generator=generator) * cdf[:, -1:]
         outcome = torch.searchsorted(cdf, draw).clamp_max(dim - 1)
         bits = _bit_signs(qubits, state.device, state.real.dtype)[outcome.squeeze(-1)]   # (shots simulated, n) of ±1
         parity = torch.where(support[None], bits[:, None, :], torch.ones_like(bits[:, None, :])).prod(-1)
@@ -329,11 +335,15 @@ class QuantumShadows(NoiseSource):
     def forward(self, batch_size: int) -> Tensor:
         state = self.circuit.state(self.circuit.draw_inputs(batch_size, self.random))
         exact = pauli_expectations(state, self.observables)
-        estimate = shadow_estimates(state.detach(), self.observables, self.shots, exact.detach())
+        if state.ndim == 2: estimate = shadow_estimates(state.detach(), self.observables, self.shots, exact.detach())
+        else:  # a seed ensemble: each member measured from its own stream (how many draws depends on the bases drawn)
+            members = zip(state.detach(), self.observables.expand(len(state), -1, -1), exact.detach(),
+                          self.random.on(state.device))
+            estimate = torch.stack([shadow_estimates(s, o, self.shots, e, generator=g) for s, o, e, g in members])
         return self.readout(exact + (estimate - exact).detach())  # value: the shadow; gradient: the exact expectation
 
 # %% ../nbs/04_quantum.ipynb #53864ca5
-@register_noise_source("quantum_shadows", check=torch_simulator_only,
+@register_noise_source("quantum_shadows", check=torch_simulator_only, stackable=torch_simulated,
                        options={"qubits": "quantum_qubits", "layers": "quantum_layers", "device": "quantum_device",
                                 "observables": "quantum_observables", "shots": "quantum_shots", "seed": "seed"})
 def quantum_shadows(z_dim: int, qubits: int = 6, layers: int = 2, observables: int = 3, shots: int = 100,

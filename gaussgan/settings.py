@@ -104,8 +104,8 @@ class OptimisationSettings:
     max_epochs: int = setting(50, "passes over the training points (early stopping may end a run sooner)")
     seed: int = setting(41, "seeds the data, the networks and every random draw of the run")
     seeds: int = setting(1, "train this many seeds (seed, seed + 1, …) and report each metric's mean ± std and "
-                         "per-seed values: as one vectorised ensemble where the noise stacks (classical; "
-                         "quantum_samples on quantum_device torch), else one after another")
+                         "per-seed values: as one vectorised ensemble where the noise stacks (classical, and "
+                         "quantum on quantum_device torch), else one after another")
 
 # %% ../nbs/10_settings.ipynb #0241393c
 @dataclass

@@ -66,11 +66,16 @@ def _check_trials_are_runs(space: dict[str, BaseDistribution], base: Config, sou
     "A trial is one run: several seeds only as one ensemble, of a noise source whose seeds stack."
     most = max(int(seeds) for seeds in _possible("seeds", space, base))
     shorthands = [generator_parts(t)[0] for t in _possible("generator_type", space, base) if t is not None]
-    noises = set(_possible("noise", space, base)) | set(shorthands)
-    unstackable = sorted(n for n in noises if not stackable(dataclasses.replace(base, noise=n)))
+    noises = sorted(set(_possible("noise", space, base)) | set(shorthands))
+    unstackable = []
+    for noise in noises:
+        for device in _possible("quantum_device", space, base):
+            try: alone = not stackable(dataclasses.replace(base, noise=noise, quantum_device=device))
+            except ConfigError: continue  # a combination the config refuses anyway (shadows on PennyLane)
+            if alone: unstackable.append(f"{noise} on quantum_device {device}")
     if most > 1 and unstackable:
         raise SweepError(f"{source}: seeds {most} of noise {unstackable[0]} would be {most} runs, and a trial is one "
-                         "run; seeds above 1 need a noise whose seeds stack (classical, or quantum_samples on "
+                         "run; seeds above 1 need a noise whose seeds stack (classical, or quantum on "
                          "quantum_device torch)")
 
 # %% ../nbs/19_sweep.ipynb #390535f5

@@ -27,7 +27,8 @@ QUANTUM = dict(quantum_qubits=3, quantum_layers=1, z_dim=3)
 GENERATORS = {"classical_normal": dict(noise="classical_normal"), "classical_uniform": dict(noise="classical_uniform"),
               "direct": dict(generator_type="direct"), "quantum_samples": dict(noise="quantum_samples", **QUANTUM),
               "quantum_samples, direct head, 50 shots": dict(noise="quantum_samples", generator_head="direct",
-                                                              quantum_sample_shots=50, **QUANTUM)}
+                                                              quantum_sample_shots=50, **QUANTUM),
+              "quantum_shadows": dict(noise="quantum_shadows", **QUANTUM)}
 
 
 @pytest.mark.parametrize("generator", GENERATORS.values(), ids=GENERATORS.keys())
@@ -85,7 +86,7 @@ def test_cli_reports_mean_std_and_each_seed(scratch):
 
 
 def test_unstackable_seeds_run_one_after_another(scratch):
-    quantum = dict(noise="quantum_shadows", **QUANTUM)
+    quantum = dict(noise="quantum_samples", quantum_device="default.qubit", **QUANTUM)
     result = train(where(scratch, max_epochs=1, dataset_size=500, **quantum), seeds=2)
     assert all(run.run_dir.is_dir() and run.checkpoint.is_file() for run in result.runs)
     assert list(result.seeds.index) == [41, 42] and len({run.run_id for run in result.runs}) == 2
@@ -95,5 +96,5 @@ def test_unstackable_seeds_run_one_after_another(scratch):
         assert info.data.tags["gaussgan.seed_group"] == result.group and info.data.params["seed"] == str(seed)
         assert result.seeds.at[seed, "KLDivergence"] == pytest.approx(run.metrics["KLDivergence"])
     assert (result.folder / "seeds.csv").is_file() and (result.folder / "seeds.png").stat().st_size > 10_000
-    with pytest.raises(GaussGanError, match="seeds of noise quantum_shadows on quantum_device torch are separate runs"):
+    with pytest.raises(GaussGanError, match="seeds of noise quantum_samples on quantum_device default.qubit are separate runs"):
         train(where(scratch, max_epochs=2, dataset_size=500, **quantum), seeds=2, resume=result.runs[0].run_id)

@@ -66,8 +66,8 @@ BAD_SPACES = [
     ("learning_rate: {low: 1.0e-4, hi: 1.0e-2}\n", "a range is {low: …, high: …} with optional log or step"),
     ("[learning_rate]\n", "expected a mapping of config keys, got list"),
     ("{}\n", "the search space is empty"),
-    ("seeds: [1, 3]\nnoise: [classical_normal, quantum_shadows]\n",
-     "seeds 3 of noise quantum_shadows would be 3 runs, and a trial is one run"),
+    ("seeds: [1, 3]\nnoise: [classical_normal, quantum_samples]\nquantum_device: [torch, default.qubit]\n",
+     "seeds 3 of noise quantum_samples on quantum_device default.qubit would be 3 runs, and a trial is one run"),
 ]
 
 
