@@ -176,11 +176,10 @@ def _choices() -> dict[str, tuple[str, ...]]:
 def _expand_generator_type(c: Config) -> None:
     "Replace the `generator_type` shorthand by the noise and the head it stands for (it is None afterwards)."
     if c.generator_type is None: return
-    from gaussgan.nets import generator_parts, generator_types
-    if c.generator_type not in generator_types():
-        raise ConfigError(f"config: generator_type {c.generator_type!r} is not allowed; allowed: "
-                          f"{', '.join(generator_types())}")
-    parts, defaults = generator_parts(c.generator_type), ("classical_normal", "gaussian")
+    from gaussgan.nets import generator_parts
+    try: parts = generator_parts(c.generator_type)
+    except GaussGanError as e: raise ConfigError(f"config: {e}") from None
+    defaults = ("classical_normal", "gaussian")
     for key, implied, default in zip(("noise", "generator_head"), parts, defaults):
         if getattr(c, key) not in (implied, default):
             raise ConfigError(f"config: generator_type {c.generator_type} means noise {parts[0]} and generator_head "

@@ -42,7 +42,7 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
                     ) -> Tensor:
     "E[(‖∇D(x̂)‖ − 1)²] on random interpolates x̂ between paired real and generated points."
     if alpha is None: alpha = torch.rand(*real.shape[:-1], 1, device=real.device, dtype=real.dtype)
-    # α·real + (1 − α)·fake in one operation; under autocast the fake points may be in a lower precision than the real
+    # α·real + (1 − α)·fake in one operation; under autocast the fake points may be in a lower precision
     interpolates = torch.lerp(fake.to(real.dtype), real, alpha)
     if input_gradient is None: grad = autograd_input_gradient(critic, interpolates)
     else: grad = input_gradient(interpolates)
@@ -104,8 +104,9 @@ def backpropagate_rows(weights: Sequence[Tensor],
                        negative_slope: float,
                        row_scales: Tensor | None = None, # (…, rows): k, each row's factor; None: 1 for every row
                       ) -> list[Tensor]:
-    """∂(Σᵢ kᵢ D(xᵢ)) / ∂(each hidden layer's output), per row: layer L's is k (w_o ⊙ m_L), each earlier one
-    (v W) ⊙ m, with m the slopes. Where k = 1, they are the chain of ∇ₓD at that row's point (∇ₓD = v₁ W₁)."""
+    """∂(Σᵢ kᵢ D(xᵢ)) / ∂(each hidden layer's output), per row: layer L's is k (w_o ⊙ m_L), each
+    earlier one (v W) ⊙ m, with m the slopes. Where k = 1, they are the chain of ∇ₓD at that row's point
+    (∇ₓD = v₁ W₁)."""
     top = weights[-1] if row_scales is None else row_scales.unsqueeze(-1) * weights[-1]
     vs = [leaky_backward(top, activations[-1], negative_slope)]
     for weight, activation in zip(reversed(weights[1:-1]), reversed(activations[:-1])):
@@ -126,7 +127,7 @@ def leaky_mlp_backward(weights: Sequence[Tensor],
                        upstream: Tensor, # (…, rows, out): ∂loss/∂ of the MLP's outputs at those rows
                       ) -> tuple[list[Tensor], list[Tensor], Tensor]:
     """The weight and bias gradients of the loss, from `leaky_mlp_forward`'s layer inputs: ordinary backprop; and
-    ∂loss/∂ of the first layer's output (times `weights[0]`, the gradient of the MLP's input, for a trained noise)."""
+    ∂loss/∂ of the first layer's output (times `weights[0]`: the MLP's input gradient, for a trained noise)."""
     weight_grads, bias_grads, delta = [], [], upstream
     for layer in reversed(range(len(weights))):
         weight_grads.insert(0, delta.mT @ inputs[layer]); bias_grads.insert(0, delta.sum(-2))
@@ -140,6 +141,7 @@ def _unweighted_row_scales(rows_shape: tuple[int, ...], dtype: torch.dtype, devi
     return torch.tensor([-1 / n, 1 / n, 1.0], dtype=dtype, device=device).repeat_interleave(n).expand(
         *rows_shape[:-1], 3 * n)
 
+# %% ../nbs/08_losses.ipynb #f566fb7b
 @functools.lru_cache(maxsize=16)
 def _made_once(rows_shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
     "`_unweighted_row_scales`, made once per shape: a step would otherwise rebuild them in four operations."
@@ -178,7 +180,7 @@ def critic_loss_gradients(weights: Sequence[Tensor], # a leaky-ReLU critic's lay
     grad = vs[0][..., penalised, :] @ weights[0]
     norm = torch.linalg.vector_norm(grad, dim=-1)
     penalty = (excess := norm - 1).square().mean(-1)
-    # ∂(λ·penalty)/∂∇ₓD; where ∇ₓD = 0 it is 0 (autograd's norm has gradient 0 there), which the clamp keeps
+    # ∂(λ·penalty)/∂∇ₓD; where ∇ₓD = 0 it is 0 (autograd's norm has gradient 0 there): the clamp keeps it
     back = grad * (excess / norm.clamp_min(1e-30)).mul_(2 * grad_penalty / n).unsqueeze(-1)
     # The penalty's backward through the chain. Its factor for layer l's weights takes the interpolates' rows of
     # that layer's input, which nothing needs any more, so dW_l = v_lᵀ [the scored rows' inputs; that factor].

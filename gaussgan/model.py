@@ -253,7 +253,7 @@ def generate_step_batches(self: GaussGan, batch_size: int) -> GeneratedBatches:
 # %% ../nbs/09_model.ipynb #8a53cccb
 @patch
 def closed_form_generator_update(self: GaussGan, made: GeneratedBatches) -> dict[str, Tensor]:
-    "The generator update by hand: ∂loss/∂x̃ from the critic's input gradient, backpropagated through the generator."
+    "The generator update by hand: ∂loss/∂x̃ from the critic's input gradient, backpropagated to the generator."
     with torch.inference_mode(): scores, score_grads = self._maths.input_gradient(*self._critic_layers, made.fake)
     upstream, reward = score_grads / -made.fake.shape[-2], None   # ∂(−mean D(x̃))/∂x̃
     if self.killer == "reward":

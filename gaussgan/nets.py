@@ -93,12 +93,13 @@ class DirectGenerator(nn.Module):
     def forward(self, batch_size: int) -> Tensor: return self.squash(self.net(self.noise_source(batch_size)))
 
     def squash(self, outputs: Tensor) -> Tensor:
-        "The MLP's outputs softly bounded: bound·tanh(outputs / bound), whose derivative is 1 − (squashed / bound)²."
+        "The MLP's outputs softly bounded: bound·tanh(outputs / bound), of derivative 1 − (squashed / bound)²."
         return self.bound * torch.tanh(outputs / self.bound)
 
 # %% ../nbs/05_nets.ipynb #a5f4932a
 GENERATOR_HEADS = ("gaussian", "direct")  # a mean and a deviation to draw from | the point itself
 
+# %% ../nbs/05_nets.ipynb #8a180121
 def generator_types() -> tuple[str, ...]:
     "Every `generator_type` shorthand: the registered noise sources (Gaussian head) and `direct`."
     return (*NOISE_SOURCES, "direct")
@@ -107,7 +108,8 @@ def generator_types() -> tuple[str, ...]:
 def generator_parts(generator_type: str) -> tuple[str, str]:
     "The noise and the head a `generator_type` shorthand stands for: `direct` is classical_normal + direct."
     if generator_type not in generator_types():
-        raise GaussGanError(f"unknown generator_type {generator_type!r}; allowed: {', '.join(generator_types())}")
+        allowed = ", ".join(generator_types())
+        raise GaussGanError(f"generator_type {generator_type!r} is not allowed; allowed: {allowed}")
     return ("classical_normal", "direct") if generator_type == "direct" else (generator_type, "gaussian")
 
 # %% ../nbs/05_nets.ipynb #37dbb7cb
@@ -288,11 +290,10 @@ def stack_networks(networks: Sequence[nn.Module], # the members' networks: one a
                    random: MemberRandom | None = None, # the members' random draws (needed for a generator)
                   ) -> nn.Module:
     "One network computing all of `networks` on (N, batch, ·) inputs."
-    stacked = copy.deepcopy(networks[0])
+    stacked, forms = copy.deepcopy(networks[0]), {nn.Linear: StackedLinear, nn.BatchNorm1d: StackedBatchNorm1d}
     for name, module in list(stacked.named_modules()):
         layers = [network.get_submodule(name) for network in networks]
         if isinstance(module, NoiseSource): module.random = random  # each member draws its own numbers
-        forms = {nn.Linear: StackedLinear, nn.BatchNorm1d: StackedBatchNorm1d}
         stack = forms[type(module)].stack if type(module) in forms else getattr(type(module), "stack", None)
         if stack is not None:  # a layer with a stacked form, or a module that stacks itself (a circuit)
             parent, _, child = name.rpartition(".")

@@ -76,8 +76,9 @@ def _ry_matrix(theta: Tensor) -> Tensor:
 # %% ../nbs/04_quantum.ipynb #d74a442f
 LAYER_MATRIX_QUBITS = 10  # up to this many qubits a layer's RYs act as one matrix (2^n × 2^n: 8 MB at 10 qubits)
 
+# %% ../nbs/04_quantum.ipynb #da544535
 def _layer_ry_matrix(ry: Tensor) -> Tensor:
-    "RY(ry₀) ⊗ … ⊗ RY(ryₙ₋₁), (…, 2^n, 2^n), for angles (…, n): wire 0 the most significant bit, as the state's."
+    "RY(ry₀) ⊗ … ⊗ RY(ryₙ₋₁), (…, 2^n, 2^n), for angles (…, n): wire 0 the most significant bit."
     single = _ry_matrix(ry)  # (…, n, 2, 2)
     full = single[..., 0, :, :]
     for q in range(1, ry.shape[-1]):  # Kronecker product, one qubit at a time
@@ -182,7 +183,7 @@ def measured_z_expectations(state: Tensor, # (…, batch, 2^n) state vectors
 
 # %% ../nbs/04_quantum.ipynb #1dd656b8
 class QuantumSamples(NoiseSource):
-    "Noise source: ⟨Z_i⟩ of the trainable circuit, exact or measured with `shots` shots, linearly mapped to `z_dim`."
+    "Noise source: ⟨Z_i⟩ of the trainable circuit, exact or from `shots` shots, linearly mapped to `z_dim`."
     def __init__(self, z_dim: int, qubits: int = 6, layers: int = 2, device: str = "torch",
                  shots: int | None = None, # measurements per sample behind each estimate; None: exact expectations
                 ):
