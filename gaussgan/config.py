@@ -163,13 +163,14 @@ def _choices() -> dict[str, tuple[str, ...]]:
     from gaussgan.data import TARGET_TYPES
     from gaussgan.losses import KILLER_FORMULATIONS
     from gaussgan.nets import GENERATOR_HEADS, NON_LINEARITIES  # its import registers every built-in source
-    from gaussgan.quantum import QUANTUM_DEVICES
+    from gaussgan.quantum import QUANTUM_DEVICES, QUANTUM_ENCODINGS
     from gaussgan.sources import NOISE_SOURCES
     return {"target": TARGET_TYPES, "non_linearity": NON_LINEARITIES, "noise": tuple(NOISE_SOURCES),
             "generator_head": GENERATOR_HEADS,
             "killer_formulation": KILLER_FORMULATIONS, "kl_estimator": ("knn", "kde"),
             "wasserstein_method": ("exact", "per_axis"), "accelerator": ("auto", "cpu", "gpu", "cuda", "mps"),
-            "precision": PRECISIONS, "quantum_device": QUANTUM_DEVICES, "strategy": ("auto", "ddp"),
+            "precision": PRECISIONS, "quantum_device": QUANTUM_DEVICES,
+            "quantum_encoding": QUANTUM_ENCODINGS, "strategy": ("auto", "ddp"),
             "preset": tuple(preset_settings())}
 
 # %% ../nbs/11_config.ipynb #50ae1fc3

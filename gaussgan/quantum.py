@@ -16,20 +16,20 @@ from .errors import GaussGanError
 from .sources import NoiseSource, TorchRandom, register_noise_source
 
 # %% auto #0
-__all__ = ['LAYER_MATRIX_QUBITS', 'QUANTUM_DEVICES', 'PAULI_NAMES', 'queue_circuit', 'pennylane_circuit', 'encoding_angles',
-           'simulate_state', 'z_expectations', 'CircuitExpectations', 'measured_z_expectations', 'QuantumSamples',
-           'quantum_samples_check', 'torch_simulated', 'quantum_samples', 'per_sample_expectations',
+__all__ = ['QUANTUM_ENCODINGS', 'LAYER_MATRIX_QUBITS', 'QUANTUM_DEVICES', 'PAULI_NAMES', 'queue_circuit', 'pennylane_circuit',
+           'encoding_angles', 'simulate_state', 'z_expectations', 'CircuitExpectations', 'measured_z_expectations',
+           'QuantumSamples', 'quantum_samples_check', 'torch_simulated', 'quantum_samples', 'per_sample_expectations',
            'random_pauli_strings', 'pauli_expectations', 'shadow_estimates', 'torch_simulator_only', 'QuantumShadows',
            'quantum_shadows']
 
 # %% ../nbs/04_quantum.ipynb #711390ba
 def queue_circuit(input_ry, input_rz, layer_ry, layer_rz) -> None:
-    "Queue the circuit's PennyLane operations; `input_*` may carry a batch dimension (broadcasting)."
+    "Queue the circuit's PennyLane operations; `input_*` (…, n): one angle per qubit, a leading batch broadcast."
     import pennylane as qml
     qubits = layer_ry.shape[1]
     for q in range(qubits):
-        qml.RY(input_ry, wires=q)
-        qml.RZ(input_rz, wires=q)
+        qml.RY(input_ry[..., q], wires=q)
+        qml.RZ(input_rz[..., q], wires=q)
     for ry, rz in zip(layer_ry, layer_rz):
         for q in range(qubits): qml.RY(ry[q], wires=q)
         for q in range(qubits - 1):
@@ -45,9 +45,14 @@ def pennylane_circuit(input_ry, input_rz, layer_ry, layer_rz):
     return [qml.expval(qml.PauliZ(q)) for q in range(layer_ry.shape[1])]
 
 # %% ../nbs/04_quantum.ipynb #55ee81cf
-def encoding_angles(z: Tensor) -> tuple[Tensor, Tensor]:
-    "RY and RZ input angles, arcsin z₁ and arcsin z₂, of a (…, batch, 2) tensor of uniform [-1, 1] draws."
-    return torch.arcsin(z[..., 0]), torch.arcsin(z[..., 1])
+QUANTUM_ENCODINGS = ("shared", "per_qubit")  # two random angles on every qubit, or a pair for each qubit
+
+def encoding_angles(z: Tensor, # (…, batch, 2) uniform [-1, 1] draws for every qubit, or (…, batch, 2n): a pair each
+                    qubits: int,
+                   ) -> tuple[Tensor, Tensor]:
+    "Every qubit's RY and RZ input angles, (…, batch, n) each: arcsin of the first and of the second half of `z`."
+    ry, rz = torch.arcsin(z).unflatten(-1, (2, -1)).unbind(-2)
+    return ry.expand(*ry.shape[:-1], qubits), rz.expand(*rz.shape[:-1], qubits)
 
 # %% ../nbs/04_quantum.ipynb #1041e88e
 @cache
@@ -87,7 +92,7 @@ def _layer_ry_matrix(ry: Tensor) -> Tensor:
     return full
 
 # %% ../nbs/04_quantum.ipynb #84ffbb12
-def simulate_state(input_ry: Tensor, # (…, batch) input angles; … a seed ensemble's member axis, if any
+def simulate_state(input_ry: Tensor, # (…, batch, n) input angles; … a seed ensemble's member axis, if any
                    input_rz: Tensor,
                    layer_ry: Tensor, # (…, layers, qubits)
                    layer_rz: Tensor, # (…, layers, qubits - 1)
@@ -96,11 +101,11 @@ def simulate_state(input_ry: Tensor, # (…, batch) input angles; … a seed ens
     qubits = layer_ry.shape[-1]
     complex_dtype = torch.complex128 if layer_ry.dtype == torch.float64 else torch.complex64
     half_ry, half_rz = input_ry / 2, input_rz / 2
-    # RZ(b)·RY(a)|0⟩ = (cos(a/2) e^{-ib/2}, sin(a/2) e^{ib/2}), the same on every qubit.
+    # RZ(b)·RY(a)|0⟩ = (cos(a/2) e^{-ib/2}, sin(a/2) e^{ib/2}) on each qubit: (…, batch, n, 2)
     single = torch.stack([torch.cos(half_ry) * torch.exp(-1j * half_rz), torch.sin(half_ry) * torch.exp(1j * half_rz)],
                          -1).to(complex_dtype)
-    state = single
-    for _ in range(qubits - 1): state = (state[..., :, None] * single[..., None, :]).flatten(-2)
+    state = single[..., 0, :]
+    for q in range(1, qubits): state = (state[..., :, None] * single[..., q, None, :]).flatten(-2)
     signs = _bit_signs(qubits, layer_ry.device, layer_ry.dtype)
     zz = signs[:, :-1] * signs[:, 1:]  # (2^n, n-1) parity sign of each neighbouring pair
     for ry, rz in zip(layer_ry.unbind(-2), layer_rz.unbind(-2)):
@@ -124,14 +129,19 @@ QUANTUM_DEVICES = ("torch", "default.qubit", "lightning.qubit", "lightning.gpu")
 _DIFF_METHODS = {"default.qubit": "backprop", "lightning.qubit": "adjoint", "lightning.gpu": "adjoint"}
 
 class CircuitExpectations(nn.Module):
-    "The trainable circuit: inputs uniform on [-1, 1]², outputs ⟨Z_i⟩ of every qubit, the whole batch at once."
-    def __init__(self, qubits: int = 6, layers: int = 2, device: str = "torch"):
+    "The trainable circuit: inputs uniform on [-1, 1], outputs ⟨Z_i⟩ of every qubit, the whole batch at once."
+    def __init__(self, qubits: int = 6, layers: int = 2, device: str = "torch",
+                 encoding: str = "shared", # shared: two random angles on every qubit; per_qubit: a pair for each
+                ):
         super().__init__()
         if qubits < 2:
             raise GaussGanError(f"quantum_qubits must be at least 2 (the circuit entangles neighbours), got {qubits}")
         if device not in QUANTUM_DEVICES:
             raise GaussGanError(f"unknown quantum_device {device!r}; allowed: {', '.join(QUANTUM_DEVICES)}")
-        self.qubits, self.layers, self.device_name = qubits, layers, device
+        if encoding not in QUANTUM_ENCODINGS:
+            raise GaussGanError(f"unknown quantum_encoding {encoding!r}; allowed: {', '.join(QUANTUM_ENCODINGS)}")
+        self.qubits, self.layers, self.device_name, self.encoding = qubits, layers, device, encoding
+        self.inputs = 2 if encoding == "shared" else 2 * qubits  # random draws per sample
         self.layer_ry = nn.Parameter(torch.rand(layers, qubits) * 2 * math.pi)
         self.layer_rz = nn.Parameter(torch.rand(layers, qubits - 1) * 2 * math.pi)
         self._qnode = None if device == "torch" else self._make_qnode(device, qubits)
@@ -158,17 +168,18 @@ class CircuitExpectations(nn.Module):
         return stacked
 
     def draw_inputs(self, batch_size: int, random=TorchRandom()) -> Tensor:
-        "Inputs uniform on [-1, 1]², (batch, 2); from a seed ensemble's `MemberRandom`, (members, batch, 2)."
-        return random.uniform(batch_size, 2, device=self.layer_ry.device, dtype=self.layer_ry.dtype) * 2 - 1
+        "Inputs uniform on [-1, 1], (batch, inputs); from a seed ensemble's `MemberRandom`, (members, batch, inputs)."
+        return random.uniform(batch_size, self.inputs, device=self.layer_ry.device, dtype=self.layer_ry.dtype) * 2 - 1
 
     def state(self, z: Tensor) -> Tensor:
         "Final state vectors for inputs `z` (torch simulator only)."
-        return simulate_state(*encoding_angles(z), self.layer_ry, self.layer_rz)
+        return simulate_state(*encoding_angles(z, self.qubits), self.layer_ry, self.layer_rz)
 
     def expectations(self, z: Tensor) -> Tensor:
-        "⟨Z_i⟩, (…, batch, qubits), for inputs `z` (…, batch, 2)."
+        "⟨Z_i⟩, (…, batch, qubits), for inputs `z` (…, batch, inputs)."
         if self._qnode is None: return z_expectations(self.state(z))
-        return torch.stack(list(self._qnode(*encoding_angles(z), self.layer_ry, self.layer_rz)), -1).to(z.dtype)
+        expectations = self._qnode(*encoding_angles(z, self.qubits), self.layer_ry, self.layer_rz)
+        return torch.stack(list(expectations), -1).to(z.dtype)
 
 # %% ../nbs/04_quantum.ipynb #eaa2c533
 def measured_z_expectations(state: Tensor, # (…, batch, 2^n) state vectors
@@ -186,9 +197,10 @@ class QuantumSamples(NoiseSource):
     "Noise source: ⟨Z_i⟩ of the trainable circuit, exact or from `shots` shots, linearly mapped to `z_dim`."
     def __init__(self, z_dim: int, qubits: int = 6, layers: int = 2, device: str = "torch",
                  shots: int | None = None, # measurements per sample behind each estimate; None: exact expectations
+                 encoding: str = "shared", # the circuit's inputs: shared by every qubit, or per_qubit
                 ):
         super().__init__(z_dim)
-        self.circuit, self.shots = CircuitExpectations(qubits, layers, device), shots
+        self.circuit, self.shots = CircuitExpectations(qubits, layers, device, encoding), shots
         self.readout = nn.Linear(qubits, z_dim)
 
     def forward(self, batch_size: int) -> Tensor:
@@ -214,11 +226,11 @@ def torch_simulated(device: str = "torch", **options) -> bool:
 # %% ../nbs/04_quantum.ipynb #31c5fd69
 @register_noise_source("quantum_samples", check=quantum_samples_check, stackable=torch_simulated,
                        options={"qubits": "quantum_qubits", "layers": "quantum_layers", "device": "quantum_device",
-                                "shots": "quantum_sample_shots"})
+                                "shots": "quantum_sample_shots", "encoding": "quantum_encoding"})
 def quantum_samples(z_dim: int, qubits: int = 6, layers: int = 2, device: str = "torch",
-                    shots: int | None = None) -> NoiseSource:
+                    shots: int | None = None, encoding: str = "shared") -> NoiseSource:
     "⟨Z_i⟩ of a trained circuit of `qubits` qubits and `layers` layers on `device`, exact or from `shots` shots."
-    return QuantumSamples(z_dim, qubits=qubits, layers=layers, device=device, shots=shots)
+    return QuantumSamples(z_dim, qubits=qubits, layers=layers, device=device, shots=shots, encoding=encoding)
 
 # %% ../nbs/04_quantum.ipynb #3a1529ad
 def per_sample_expectations(circuit: CircuitExpectations, z: Tensor) -> Tensor:
@@ -226,7 +238,7 @@ def per_sample_expectations(circuit: CircuitExpectations, z: Tensor) -> Tensor:
     import pennylane as qml
     qnode = qml.QNode(pennylane_circuit, qml.device("default.qubit", wires=circuit.qubits), interface="torch")
     return torch.stack([torch.stack(list(qnode(a, b, circuit.layer_ry, circuit.layer_rz)))
-                        for a, b in zip(*encoding_angles(z))])
+                        for a, b in zip(*encoding_angles(z, circuit.qubits))])
 
 # %% ../nbs/04_quantum.ipynb #d07af2b1
 PAULI_NAMES = "IXYZ"
@@ -325,11 +337,12 @@ class QuantumShadows(NoiseSource):
                  shots: int = 100,     # randomised measurements per sample
                  seed: int = 0,        # draws the Pauli strings
                  device: str = "torch",
+                 encoding: str = "shared", # the circuit's inputs: shared by every qubit, or per_qubit
                 ):
         super().__init__(z_dim)
         torch_simulator_only(device=device)
         self.shots = shots
-        self.circuit = CircuitExpectations(qubits, layers, "torch")
+        self.circuit = CircuitExpectations(qubits, layers, "torch", encoding)
         self.register_buffer("observables", random_pauli_strings(observables, qubits, seed))  # saved in checkpoints
         self.readout = nn.Linear(observables, z_dim)
 
@@ -346,9 +359,10 @@ class QuantumShadows(NoiseSource):
 # %% ../nbs/04_quantum.ipynb #53864ca5
 @register_noise_source("quantum_shadows", check=torch_simulator_only, stackable=torch_simulated,
                        options={"qubits": "quantum_qubits", "layers": "quantum_layers", "device": "quantum_device",
-                                "observables": "quantum_observables", "shots": "quantum_shots", "seed": "seed"})
+                                "observables": "quantum_observables", "shots": "quantum_shots", "seed": "seed",
+                                "encoding": "quantum_encoding"})
 def quantum_shadows(z_dim: int, qubits: int = 6, layers: int = 2, observables: int = 3, shots: int = 100,
-                    seed: int = 0, device: str = "torch") -> NoiseSource:
+                    seed: int = 0, device: str = "torch", encoding: str = "shared") -> NoiseSource:
     "Shadow estimates of `observables` Pauli strings on a trained circuit, from `shots` measurements per sample."
     return QuantumShadows(z_dim, qubits=qubits, layers=layers, observables=observables, shots=shots, seed=seed,
-                          device=device)
+                          device=device, encoding=encoding)

@@ -82,6 +82,8 @@ class QuantumSettings:
     quantum_shots: int = setting(100, "quantum_shadows: randomised measurements per sample")
     quantum_sample_shots: int | None = setting(None, "quantum_samples: measurements per sample behind each ⟨Z_i⟩ "
                                                "(a stand-in for hardware's sampling noise); omitted: exact values")
+    quantum_encoding: str = setting("shared", "how the circuit takes its random inputs: shared (two angles on every "
+                                    "qubit, the earlier system's) or per_qubit (a pair of angles for each qubit)")
     quantum_device: str = setting("torch", "circuit simulator: torch (batched, built in), default.qubit, "
                                   "lightning.qubit, lightning.gpu")
 

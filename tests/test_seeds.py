@@ -28,7 +28,9 @@ GENERATORS = {"classical_normal": dict(noise="classical_normal"), "classical_uni
               "direct": dict(generator_type="direct"), "quantum_samples": dict(noise="quantum_samples", **QUANTUM),
               "quantum_samples, direct head, 50 shots": dict(noise="quantum_samples", generator_head="direct",
                                                               quantum_sample_shots=50, **QUANTUM),
-              "quantum_shadows": dict(noise="quantum_shadows", **QUANTUM)}
+              "quantum_shadows": dict(noise="quantum_shadows", **QUANTUM),
+              "quantum_samples, per-qubit inputs": dict(noise="quantum_samples", quantum_encoding="per_qubit",
+                                                         **QUANTUM)}
 
 
 @pytest.mark.parametrize("generator", GENERATORS.values(), ids=GENERATORS.keys())
