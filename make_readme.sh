@@ -8,6 +8,7 @@ nbdev_proc_nbs >/dev/null 2>&1
 python -c '
 import nbformat
 nb = nbformat.read("_proc/index.ipynb", as_version=4)
+nb.metadata["language_info"] = {"name": "python"}  # code fences say python whether or not the kernel left it
 for cell in nb.cells:
     if cell.cell_type == "code" and "#| echo: false" in cell.source: cell.metadata["tags"] = ["remove_input"]
 nbformat.write(nb, "_proc/index.readme.ipynb")

@@ -13,7 +13,7 @@ def test_every_part_has_a_notebook():
     names = {p.relative_to(REPO / "nbs").with_suffix("").as_posix() for p in NOTEBOOKS}
     parts = ("errors", "phases", "data", "sources", "quantum", "nets", "metrics", "plots", "losses", "model", "settings",
              "config", "build", "tracking", "callbacks", "checkpoints", "preflight", "results", "train", "sweep", "timing",
-             "bench", "cli", "site")
+             "bench", "refine", "cli", "site")
     assert {f"{n:02d}_{part}" for n, part in enumerate(parts)} | {"index", "tutorial", "measurements/findings",
                                                                   "measurements/benchmarks",
                                                                   "measurements/mode_collapse",

@@ -1,5 +1,5 @@
 """The documentation site without Quarto: every notebook renders to one page, with no broken link between pages and
-no kept output a reader should not see (23_site)."""
+no kept output a reader should not see (24_site)."""
 import html
 import re
 import subprocess
