@@ -89,7 +89,8 @@ def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
     generator = make_generator(config.noise, config.generator_head, z_dim=config.z_dim,
                                hidden=config.generator_widths, non_linearity=config.non_linearity,
                                std_scale=config.std_scale, min_std=config.min_std, bound=config.direct_bound,
-                               batch_norm=config.generator_batch_norm, **noise_options(config))
+                               batch_norm=config.generator_batch_norm, components=config.latent_components,
+                               learned_components=config.latent_components_learned, **noise_options(config))
     critic = Critic(hidden=config.critic_widths, non_linearity=config.non_linearity)
     predictor = Predictor(hidden=config.predictor_widths, non_linearity=config.non_linearity) if config.killer else None
     return GaussGan(generator=generator, critic=critic, predictor=predictor,

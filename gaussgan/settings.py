@@ -63,6 +63,10 @@ class GeneratorSettings:
                                          "(classical_normal + direct) or a noise source (it + gaussian); given, it "
                                          "sets both")
     z_dim: int = setting(4, "width of the noise vector fed to the generator's MLP")
+    latent_components: int = setting(1, "K > 1: each noise vector moved by one of K affine maps drawn at random (a "
+                                     "mixture latent: K separate pieces, so modes need no bridges); 1: as drawn")
+    latent_components_learned: bool = setting(True, "the K maps train with the generator (else fixed where they "
+                                              "start)")
     generator_widths: list[int] = setting([256, 256], "hidden widths of the generator's MLP")
     non_linearity: str = setting("LeakyReLU", "activation of every network's hidden layers")
     generator_batch_norm: bool = setting(True, "BatchNorm after each hidden layer of the generator's MLP")

@@ -5,7 +5,9 @@
 # %% ../nbs/03_sources.ipynb #bd8ec7f1
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 
 import torch
@@ -15,7 +17,8 @@ from .errors import GaussGanError
 
 # %% auto #0
 __all__ = ['NOISE_SOURCES', 'TorchRandom', 'NoiseSource', 'ClassicalNormal', 'ClassicalUniform', 'NoiseSourceSpec',
-           'register_noise_source', 'classical_normal', 'classical_uniform', 'noise_source_spec', 'make_noise_source']
+           'register_noise_source', 'classical_normal', 'classical_uniform', 'noise_source_spec', 'make_noise_source',
+           'ComponentMaps', 'MixtureLatent']
 
 # %% ../nbs/03_sources.ipynb #842aed0e
 class TorchRandom:
@@ -108,7 +111,50 @@ def noise_source_spec(name: str) -> NoiseSourceSpec:
 # %% ../nbs/03_sources.ipynb #ca97bc93
 def make_noise_source(name: str,  # a registered source
                       z_dim: int, # width of each latent vector
+                      *,
+                      components: int = 1, # K > 1: behind a `MixtureLatent` of K pieces
+                      learned_components: bool = True, # whether the K maps train
                       **options,  # the source's own settings (its spec's `options`)
                      ) -> NoiseSource:
-    "The registered noise source `name`, of width `z_dim`."
-    return noise_source_spec(name).factory(z_dim, **options)
+    "The registered noise source `name`, of width `z_dim`, behind a mixture latent if `components` > 1."
+    source = noise_source_spec(name).factory(z_dim, **options)
+    return source if components == 1 else MixtureLatent(source, components, learned_components)
+
+# %% ../nbs/03_sources.ipynb #f150ed86
+class ComponentMaps(nn.Module):
+    "K affine maps of latent vectors, z ↦ offset_k + scale_k ⊙ z: trained parameters, or fixed buffers."
+    def __init__(self, components: int, z_dim: int, learned: bool = True):
+        super().__init__()
+        start = {"offsets": torch.rand(components, z_dim) * 2 - 1, "log_scales": torch.full((components, z_dim),
+                                                                                              math.log(0.2))}
+        for name, value in start.items():
+            if learned: setattr(self, name, nn.Parameter(value))
+            else: self.register_buffer(name, value)
+
+    @classmethod
+    def stack(cls, maps) -> ComponentMaps:
+        "A seed ensemble's maps as one, (members, K, z_dim) each."
+        stacked = copy.deepcopy(maps[0])
+        for name, value in list(stacked.named_parameters()) + list(stacked.named_buffers()):
+            members = torch.stack([getattr(m, name).detach() for m in maps])
+            setattr(stacked, name, nn.Parameter(members) if isinstance(value, nn.Parameter) else members)
+        return stacked
+
+    def forward(self, z: Tensor, # (…, batch, z_dim) latent vectors
+                k: Tensor,       # (…, batch) the component of each
+               ) -> Tensor:
+        index = k[..., None].expand(*k.shape, z.shape[-1])
+        return self.offsets.gather(-2, index) + self.log_scales.gather(-2, index).exp() * z
+
+# %% ../nbs/03_sources.ipynb #bccced92
+class MixtureLatent(NoiseSource):
+    "Noise from `source`, each vector moved by one of K affine maps drawn uniformly: K separate pieces of latent space."
+    def __init__(self, source: NoiseSource, components: int, learned: bool = True):
+        super().__init__(source.z_dim)
+        self.source, self.maps = source, ComponentMaps(components, source.z_dim, learned)
+
+    def forward(self, batch_size: int) -> Tensor:
+        z = self.source(batch_size)
+        components = self.maps.offsets.shape[-2]
+        k = (self.random.uniform(batch_size, device=z.device) * components).long().clamp_max(components - 1)
+        return self.maps(z, k)

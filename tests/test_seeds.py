@@ -30,7 +30,10 @@ GENERATORS = {"classical_normal": dict(noise="classical_normal"), "classical_uni
                                                               quantum_sample_shots=50, **QUANTUM),
               "quantum_shadows": dict(noise="quantum_shadows", **QUANTUM),
               "quantum_samples, per-qubit inputs": dict(noise="quantum_samples", quantum_encoding="per_qubit",
-                                                         **QUANTUM)}
+                                                         **QUANTUM),
+              "direct, 3 latent components": dict(generator_type="direct", latent_components=3),
+              "quantum_samples, 3 fixed latent components": dict(noise="quantum_samples", latent_components=3,
+                                                                  latent_components_learned=False, **QUANTUM)}
 
 
 @pytest.mark.parametrize("generator", GENERATORS.values(), ids=GENERATORS.keys())
