@@ -5,6 +5,7 @@
 # %% ../nbs/22_refine.ipynb #09f13a61
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,14 +14,16 @@ import numpy as np
 import scipy.optimize
 import scipy.special
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from .errors import GaussGanError
 from .model import GaussGan
 
 # %% auto #0
 __all__ = ['REFINE_METHODS', 'SCORE_CHUNK', 'CriticCalibration', 'RefinedSample', 'rejection_sample',
-           'metropolis_hastings_sample', 'generated_points', 'critic_scores', 'calibrated_log_ratio', 'refine']
+           'metropolis_hastings_sample', 'generated_points', 'critic_scores', 'sharpened_critic',
+           'calibrated_log_ratio', 'refine']
 
 # %% ../nbs/22_refine.ipynb #0c227afa
 @dataclass
@@ -130,21 +133,48 @@ def generated_points(model: GaussGan, m: int) -> Tensor:
     return points if hasattr(model, "seeds") else points[None]
 
 # %% ../nbs/22_refine.ipynb #06638ddb
-def critic_scores(model: GaussGan, points: Tensor) -> Tensor:
-    "The trained critic's scores, (members, m), of points (members, m, 2) in the data's units."
+def critic_scores(model: GaussGan, points: Tensor,
+                  critic: nn.Module | None = None, # a critic of the model's coordinates; None: the model's own
+                 ) -> Tensor:
+    "A critic's scores, (members, m), of points (members, m, 2) in the data's units."
+    critic = model.critic if critic is None else critic
     internal = model.data_scaling.to_internal(points if hasattr(model, "seeds") else points[0])
-    device = next(model.critic.parameters()).device
+    device = next(critic.parameters()).device
     with torch.no_grad():
-        scores = torch.cat([model.critic(chunk.to(device)).cpu() for chunk in internal.split(SCORE_CHUNK, dim=-2)], -1)
+        scores = torch.cat([critic(chunk.to(device)).cpu() for chunk in internal.split(SCORE_CHUNK, dim=-2)], -1)
     return scores if hasattr(model, "seeds") else scores[None]
 
+# %% ../nbs/22_refine.ipynb #7660f086
+def sharpened_critic(model: GaussGan,
+                     real: Tensor,           # (m, 2) real points in the data's units: the run's training points
+                     *,
+                     steps: int = 2000,      # classifier updates
+                     batch_size: int = 256,  # real and as many generated points per update
+                     learning_rate: float = 1e-3,
+                    ) -> nn.Module:
+    "A copy of the critic trained on, the generator fixed, as a logistic classifier of real against generated points."
+    critic, device = copy.deepcopy(model.critic), next(model.critic.parameters()).device
+    optimizer = torch.optim.Adam(critic.parameters(), lr=learning_rate)
+    real = model.data_scaling.to_internal(real.float())           # an ensemble's: (members, m, 2), each its scaling
+    fake = generated_points(model, steps * batch_size)
+    fake = model.data_scaling.to_internal(fake if hasattr(model, "seeds") else fake[0])
+    labels = torch.cat([torch.ones(batch_size), torch.zeros(batch_size)]).to(device)
+    for step in range(steps):
+        pick = torch.randint(real.shape[-2], (batch_size,))
+        batch = torch.cat([real[..., pick, :], fake[..., step * batch_size:(step + 1) * batch_size, :]], -2)
+        logits = critic(batch.to(device))
+        loss = F.binary_cross_entropy_with_logits(logits, labels.expand_as(logits), reduction="none").mean(-1).sum()
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+    return critic
+
 # %% ../nbs/22_refine.ipynb #3835b183
-def calibrated_log_ratio(model: GaussGan, real: Tensor) -> Callable[[Tensor], Tensor]:
-    "log r(x) from the model's critic, calibrated per member on `real` (members, m, 2) against as many generated."
+def calibrated_log_ratio(model: GaussGan, real: Tensor, critic: nn.Module | None = None) -> Callable[[Tensor], Tensor]:
+    "log r(x) from a critic (the model's own by default), calibrated per member on `real` (members, m, 2)."
     fake = generated_points(model, real.shape[-2])
-    calibrations = [CriticCalibration.fit(r, f) for r, f in zip(critic_scores(model, real), critic_scores(model, fake))]
+    scores = zip(critic_scores(model, real, critic), critic_scores(model, fake, critic))
+    calibrations = [CriticCalibration.fit(r, f) for r, f in scores]
     slope, intercept = (torch.tensor([[getattr(c, name)] for c in calibrations]) for name in ("slope", "intercept"))
-    return lambda points: slope * critic_scores(model, points) + intercept
+    return lambda points: slope * critic_scores(model, points, critic) + intercept
 
 # %% ../nbs/22_refine.ipynb #98ee45dc
 def refine(model: GaussGan, # a trained run's model: `train(...).model` or `load_model(...)`
@@ -153,14 +183,20 @@ def refine(model: GaussGan, # a trained run's model: `train(...).model` or `load
            *,
            steps: int = 100,    # mh: proposals per chain
            burn_in: int = 10_000, # drs: proposals that set the first bound
+           sharpen_steps: int = 2000, # classifier updates of the critic's copy first; 0: the critic as trained
           ) -> RefinedSample:
     "`n` points of a trained run chosen with its calibrated critic; the points shaped as `model.sample(n)` gives them."
     if method not in REFINE_METHODS:
         raise GaussGanError(f"unknown refine method {method!r}; allowed: {', '.join(REFINE_METHODS)}")
     contexts = getattr(model, "metric_contexts", None) or [model.metric_context]
     if None in contexts: raise GaussGanError("refine needs the run's real points; this model was built without them")
-    real = torch.stack([context.reference.float() for context in contexts])   # (members, m, 2)
-    log_ratio, propose = calibrated_log_ratio(model, real), lambda m: generated_points(model, m)
+    real = torch.stack([context.reference.float() for context in contexts])   # (members, m, 2), held out
+    critic = None
+    if sharpen_steps:  # trained on the run's training points; calibrated on the held-out ones
+        from gaussgan.build import build_target_and_points
+        from gaussgan.config import Config
+        critic = sharpened_critic(model, build_target_and_points(Config(**model.config))[1], steps=sharpen_steps)
+    log_ratio, propose = calibrated_log_ratio(model, real, critic), lambda m: generated_points(model, m)
     if method == "drs": result = rejection_sample(propose, log_ratio, n, burn_in=burn_in)
     else:  # each chain starts at a real point
         start = real[:, torch.randint(real.shape[1], (n,))]
