@@ -59,13 +59,17 @@ _PRESETS: dict[str, dict] = {
     # in the generator, the direct head (a head, not a noise: `noise` picks the noise), two critic updates per step
     # and small batches (more generator steps in the same time), a learning rate of 1e-3, long training; scored and
     # checkpointed by the papers' protocol,
-    # validated every fifth of these short epochs (validation draws aside: training is the same either way).
+    # validated every fifth of these short epochs (validation draws aside: training is the same either way); a
+    # quantum noise's circuit given a pair of inputs per qubit (with two shared inputs its trained noise lies near a
+    # curve, and the grid's modes get trails between them: measurements/quantum_comparison).
     "ring8": dict(target="ring", generator_head="direct", generator_batch_norm=False, grad_penalty=1.0,
                   learning_rate=1e-3, n_critic=2, batch_size=64, max_epochs=200, convergence_monitor="HighQuality",
-                  convergence_patience=200, final_samples=2500, validation_every=5),
+                  convergence_patience=200, final_samples=2500, validation_every=5,
+                  quantum_encoding="per_qubit"),
     "grid25": dict(target="grid", generator_head="direct", generator_batch_norm=False, grad_penalty=1.0,
                    learning_rate=1e-3, n_critic=2, batch_size=64, max_epochs=300, convergence_monitor="HighQuality",
-                   convergence_patience=300, final_samples=2500, validation_every=5),
+                   convergence_patience=300, final_samples=2500, validation_every=5,
+                   quantum_encoding="per_qubit"),
 }
 
 # %% ../nbs/11_config.ipynb #19b8862b
