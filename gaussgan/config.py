@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import html
 import math
 import os
 import types
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from fastcore.basics import patch
 
 from .errors import GaussGanError
 from .settings import (CriticSettings, GeneratorSettings, KillerSettings, LoggingSettings, MetricSettings,
@@ -26,7 +28,7 @@ from .settings import (CriticSettings, GeneratorSettings, KillerSettings, Loggin
 # %% auto #0
 __all__ = ['CONFIG_KEYS', 'VALUE_ALIASES', 'PRECISIONS', 'KEY_ALIASES', 'EARLIER_KEYS_IGNORED', 'Config', 'preset_settings',
            'settings_table', 'ConfigError', 'ConfigNote', 'check_keys', 'read_yaml', 'layered', 'load_config',
-           'mlflow_destination']
+           'changed_settings', 'mlflow_destination']
 
 # %% ../nbs/11_config.ipynb #6b02709e
 @dataclass
@@ -339,6 +341,27 @@ def load_config(path: str | Path | None = None, # a YAML file of config keys; No
     if preset not in preset_settings():
         raise ConfigError(f"config: preset {preset!r} is not allowed; allowed: {', '.join(preset_settings())}")
     return Config(**layered(preset_settings()[preset], base or {}, values, overrides))
+
+# %% ../nbs/11_config.ipynb #c6026fc5
+def changed_settings(config: Config) -> dict:
+    "The settings of `config` that differ from `Config`'s defaults, in declaration order (a preset's name first)."
+    values = {row["key"]: (getattr(config, row["key"]), row["default"]) for row in settings_table()}
+    return {key: value for key, (value, default) in values.items() if value != default}
+
+# %% ../nbs/11_config.ipynb #f782e0ac
+@patch
+def __repr__(self: Config) -> str:
+    return f"Config({', '.join(f'{key}={value!r}' for key, value in changed_settings(self).items())})"
+
+# %% ../nbs/11_config.ipynb #c4276758
+@patch
+def _repr_html_(self: Config) -> str:
+    "Jupyter's view: the settings that differ from the defaults, each beside its default."
+    defaults = {row["key"]: row["default"] for row in settings_table()}
+    rows = "".join(f"<tr><td>{key}</td><td>{html.escape(repr(value))}</td><td>{html.escape(repr(defaults[key]))}</td>"
+                   "</tr>" for key, value in changed_settings(self).items())
+    head = "<tr><th>setting</th><th>value</th><th>default</th></tr>"
+    return f"<table>{head}{rows}</table>" if rows else "<p>Config(): every setting at its default</p>"
 
 # %% ../nbs/11_config.ipynb #b6bbdd94
 def mlflow_destination(config: Config) -> tuple[str, str]:
