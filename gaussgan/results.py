@@ -5,7 +5,9 @@
 # %% ../nbs/17_results.ipynb #c2dcb765
 from __future__ import annotations
 
+import base64
 import dataclasses
+import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ import pandas as pd
 import scipy.stats
 import torch
 import yaml
+from fastcore.basics import patch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
 
@@ -62,6 +65,52 @@ class SeedRuns:
     seeds: pd.DataFrame       # final metrics and coverage, one row per seed (`seed_table`)
     folder: Path              # seeds.csv and seeds.png
     group: str                # the value of the MLflow tag `gaussgan.seed_group` every run carries
+
+# %% ../nbs/17_results.ipynb #df664a56
+def _png(path: Path | None, width: int = 420) -> str:
+    "An <img> of a PNG file, inline, or nothing if there is none."
+    if path is None or not path.is_file(): return ""
+    return f'<img width="{width}" src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
+
+# %% ../nbs/17_results.ipynb #d6c91c01
+def _html_table(rows: dict) -> str:
+    "A two-column HTML table of `rows`, numbers to four significant digits."
+    shown = {k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in rows.items()}
+    return "<table>" + "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(v)}</td>"
+                               "</tr>" for k, v in shown.items()) + "</table>"
+
+# %% ../nbs/17_results.ipynb #77fd9f21
+@patch
+def __repr__(self: TrainResult) -> str:
+    numbers = ", ".join(f"{k} {v:.4g}" for k, v in list(self.metrics.items())[:3])
+    seeds = "" if self.seeds is None else f", {len(self.seeds)} seeds"
+    return f"TrainResult(run {self.run_id}: {len(self.history)} epochs{seeds}; {numbers}; {self.run_dir})"
+
+# %% ../nbs/17_results.ipynb #80288b33
+@patch
+def _repr_html_(self: TrainResult) -> str:
+    "Jupyter's view: the final numbers, where the run is, its samples; a seed ensemble's table of seeds."
+    numbers = {**self.metrics, **({"within 3σ of a mode": self.coverage["within"]} if self.coverage else {})}
+    where = {"run": self.run_id, "epochs": len(self.history), "folder": self.run_dir, "MLflow": self.tracking_uri,
+             "experiment": self.experiment_name, "compared with": self.reference}
+    if stop := self.stopped_early: where["stopped early"] = f"{stop['metric']} best at epoch {stop['best_epoch']}"
+    seeds = "" if self.seeds is None else self.seeds.to_html(float_format="{:.4g}".format)
+    samples = _png(next((p for p in self.plots if p.name == "samples.png"), None))
+    return (f"<div style='display:flex;gap:1.5em;align-items:flex-start'><div><b>TrainResult</b>{_html_table(where)}"
+            f"{_html_table(numbers)}</div>{samples}</div>{seeds}")
+
+# %% ../nbs/17_results.ipynb #7f5f2378
+@patch
+def __repr__(self: SeedRuns) -> str:
+    return f"SeedRuns({len(self.runs)} runs, seeds {', '.join(map(str, self.seeds.index))}; {self.folder})"
+
+# %% ../nbs/17_results.ipynb #0aa63861
+@patch
+def _repr_html_(self: SeedRuns) -> str:
+    "Jupyter's view: the seeds' table, each run's id, and the seeds' picture."
+    runs = _html_table({f"seed {seed}": run.run_id for seed, run in zip(self.seeds.index, self.runs)})
+    return (f"<b>SeedRuns</b> ({self.folder}){runs}{self.seeds.to_html(float_format='{:.4g}'.format)}"
+            f"{_png(self.folder / 'seeds.png', width=700)}")
 
 # %% ../nbs/17_results.ipynb #ce038a61
 def final_coverage(samples: np.ndarray, target) -> dict | None:
