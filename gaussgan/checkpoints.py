@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
@@ -19,8 +22,8 @@ from .errors import GaussGanError
 from .model import GaussGan
 
 # %% auto #0
-__all__ = ['RESUMABLE_CHANGES', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config', 'load_model',
-           'check_resumable']
+__all__ = ['RESUMABLE_CHANGES', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config', 'random_state_kept',
+           'load_model', 'check_resumable']
 
 # %% ../nbs/15_checkpoints.ipynb #d2729909
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -65,14 +68,23 @@ def run_config(run: str | Path, output_dir: str | Path = "runs") -> Config:
     "The config a run was trained with."
     return Config(**read_checkpoint(find_checkpoint(run, output_dir))["gaussgan_config"])
 
+# %% ../nbs/15_checkpoints.ipynb #246afbd8
+@contextmanager
+def random_state_kept():
+    "Run the block, then put Python's, NumPy's and torch's global random states back (building a run seeds them)."
+    python, numpy = random.getstate(), np.random.get_state()
+    try:
+        with torch.random.fork_rng(): yield
+    finally: random.setstate(python); np.random.set_state(numpy)
+
 # %% ../nbs/15_checkpoints.ipynb #5e87412d
 def load_model(run: str | Path,              # a run id, a run folder or a checkpoint file
                output_dir: str | Path = "runs", # where run ids are looked up
                checkpoint: str = "last.ckpt",   # which checkpoint of a run folder: last.ckpt or best.ckpt
               ) -> GaussGan:
-    "The trained `GaussGan` of a run written by `train`, ready to `sample`."
+    "The trained `GaussGan` of a run written by `train`, ready to `sample`; the global random state left alone."
     state = read_checkpoint(find_checkpoint(run, output_dir, checkpoint))
-    model = build_run(Config(**state["gaussgan_config"]))[1]
+    with random_state_kept(): model = build_run(Config(**state["gaussgan_config"]))[1]
     model.load_state_dict(state["state_dict"])
     return model
 
