@@ -82,9 +82,11 @@ def _html_table(rows: dict) -> str:
 # %% ../nbs/17_results.ipynb #77fd9f21
 @patch
 def __repr__(self: TrainResult) -> str:
-    numbers = ", ".join(f"{k} {v:.4g}" for k, v in list(self.metrics.items())[:3])
+    order = self.model.config["metrics"] if self.model is not None and self.model.config else self.metrics
+    numbers = ", ".join(f"{k} {self.metrics[k]:.4g}" for k in [k for k in order if k in self.metrics][:3])
+    epochs = f"{len(self.history)} epoch{'s' * (len(self.history) != 1)}"
     seeds = "" if self.seeds is None else f", {len(self.seeds)} seeds"
-    return f"TrainResult(run {self.run_id}: {len(self.history)} epochs{seeds}; {numbers}; {self.run_dir})"
+    return f"TrainResult(run {self.run_id}: {epochs}{seeds}; {numbers}; {self.run_dir})"
 
 # %% ../nbs/17_results.ipynb #80288b33
 @patch

@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 import warnings
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import lightning as L
@@ -33,7 +35,7 @@ from .results import SeedRuns, TrainResult, finish_run, runs_seed_table, seed_ti
 from .tracking import CheckpointedMLFlowLogger, make_logger, run_folder
 
 # %% auto #0
-__all__ = ['RunInterrupted', 'train', 'train_one_after_another']
+__all__ = ['RunInterrupted', 'informational_logs', 'train', 'train_one_after_another']
 
 # %% ../nbs/18_train.ipynb #a465c902
 _LIGHTNING_NOISE = (r".*does not have many workers.*", r".*Checkpoint directory .* exists and is not empty.*",
@@ -109,13 +111,24 @@ def _recover(run_dir: Path, logger: CheckpointedMLFlowLogger, state: dict) -> No
     for partial in (run_dir / "checkpoints").glob(".*.ckpt.*"): partial.unlink()
     logger.publish_if_lost(state.get("gaussgan_held_back", []))
 
+# %% ../nbs/18_train.ipynb #5c465a53
+_INFORMATIONAL = ("lightning.pytorch", "lightning.fabric", "mlflow")  # devices, tips, database set-up: INFO lines
+
+@contextmanager
+def informational_logs(shown: bool):
+    "Lightning's and MLflow's INFO lines shown in the block, or held back to warnings (levels put back after)."
+    import mlflow  # noqa: F401 -- importing it sets its loggers' levels: first, so that ours hold
+    loggers = [logging.getLogger(name) for name in _INFORMATIONAL]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers if not shown else []: logger.setLevel(logging.WARNING)
+    try: yield
+    finally:
+        for logger, level in zip(loggers, levels): logger.setLevel(level)
+
 # %% ../nbs/18_train.ipynb #edf66f61
-def train(config: Config,
-          callbacks: Sequence[Callback] = (), # extra Lightning callbacks (timers, probes) added to the run's own
-          resume: str | Path | None = None,   # continue this run (id, folder or checkpoint) in its MLflow run
-          seeds: int | None = None,           # shorthand for `config.seeds`: train seed, seed + 1, … together
-         ) -> TrainResult | SeedRuns | None:
-    "Train the model `config` describes, logging to MLflow and writing the run folder; or continue a run."
+def _train(config: Config, *, callbacks: Sequence[Callback], resume: str | Path | None,
+           seeds: int | None) -> TrainResult | SeedRuns | None:
+    "`train`'s work, with Lightning's and MLflow's logging levels already chosen."
     if seeds is not None: config = dataclasses.replace(config, seeds=seeds)
     if config.seeds > 1 and not stackable(config):
         if resume is not None:
@@ -152,6 +165,17 @@ def train(config: Config,
     return finish_run(config=config, model=model, target=target, datamodule=datamodule, logger=logger,
                       run_dir=run_dir, checkpoints=(best, last), best=tracker.best, history=history.epochs,
                       stopped_early=_early_stop(config, stopper, tracker.best))
+
+# %% ../nbs/18_train.ipynb #35e75cb2
+def train(config: Config,
+          callbacks: Sequence[Callback] = (), # extra Lightning callbacks (timers, probes) added to the run's own
+          resume: str | Path | None = None,   # continue this run (id, folder or checkpoint) in its MLflow run
+          seeds: int | None = None,           # shorthand for `config.seeds`: train seed, seed + 1, … together
+          verbose: bool = False,              # show Lightning's and MLflow's informational lines
+         ) -> TrainResult | SeedRuns | None:
+    "Train the model `config` describes, logging to MLflow and writing the run folder; or continue a run."
+    with informational_logs(shown=verbose):
+        return _train(config, callbacks=callbacks, resume=resume, seeds=seeds)
 
 # %% ../nbs/18_train.ipynb #94f9fd14
 def train_one_after_another(config: Config, callbacks: Sequence[Callback] = ()) -> SeedRuns:
