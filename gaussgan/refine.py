@@ -21,7 +21,7 @@ from .errors import GaussGanError
 from .model import GaussGan
 
 # %% auto #0
-__all__ = ['REFINE_METHODS', 'SCORE_CHUNK', 'CriticCalibration', 'RefinedSample', 'rejection_sample',
+__all__ = ['REFINE_METHODS', 'SCORE_CHUNK', 'CriticCalibration', 'RefinedSample', 'drs_logit', 'rejection_sample',
            'metropolis_hastings_sample', 'generated_points', 'critic_scores', 'sharpened_critic',
            'calibrated_log_ratio', 'refine']
 
@@ -63,6 +63,12 @@ class RefinedSample:
     acceptance: float           # DRS: share of proposals kept; MH: share of proposals a chain moved to (over members)
     proposals_per_point: float  # generated points (each a generator draw and a critic evaluation) per point returned
 
+# %% ../nbs/22_refine.ipynb #3a290238
+def drs_logit(log_ratio: Tensor, log_bound: Tensor, epsilon: float = 1e-6) -> Tensor:
+    "Azadi et al.'s F: the logit of the exact acceptance r/M (ε keeps it finite at the bound)."
+    shifted = (log_ratio - log_bound).clamp_max(0)
+    return shifted - torch.log1p(-torch.exp(shifted - epsilon))
+
 # %% ../nbs/22_refine.ipynb #294466c9
 def rejection_sample(propose: Callable[[int], Tensor],     # m → (members, m, d) generated points
                      log_ratio: Callable[[Tensor], Tensor], # (members, m, d) points → (members, m) estimated log r
@@ -70,9 +76,12 @@ def rejection_sample(propose: Callable[[int], Tensor],     # m → (members, m, 
                      *,
                      burn_in: int = 10_000,                 # proposals that only set the first bound M
                      min_acceptance: float = 1e-3,          # stop with an error once it keeps fewer than this
+                     gamma_quantile: float | None = None,   # Azadi et al.'s γ at this quantile of F; None: exact
                     ) -> RefinedSample:
     "Discriminator rejection sampling: each generated x kept with probability r(x) / M, M the largest ratio seen."
-    log_bound = log_ratio(propose(burn_in)).amax(-1, keepdim=True)
+    burn = log_ratio(propose(burn_in))
+    log_bound, gamma = burn.amax(-1, keepdim=True), None
+    if gamma_quantile is not None: gamma = drs_logit(burn, log_bound).quantile(gamma_quantile, dim=-1, keepdim=True)
     kept, proposed, round_size = None, 0, max(n, 1000)
     while kept is None or min(map(len, kept)) < n:
         if proposed * min_acceptance >= n:
@@ -81,7 +90,8 @@ def rejection_sample(propose: Callable[[int], Tensor],     # m → (members, m, 
         points = propose(round_size)
         ratios = log_ratio(points)
         log_bound = torch.maximum(log_bound, ratios.amax(-1, keepdim=True))
-        keep = torch.rand_like(ratios).log() < ratios - log_bound
+        if gamma is None: keep = torch.rand_like(ratios).log() < ratios - log_bound
+        else: keep = torch.rand_like(ratios) < torch.sigmoid(drs_logit(ratios, log_bound) - gamma)
         found = [member[mask] for member, mask in zip(points, keep)]  # a loop over members, not points
         kept = found if kept is None else [torch.cat([a, b]) for a, b in zip(kept, found)]
         proposed += round_size
@@ -184,6 +194,7 @@ def refine(model: GaussGan, # a trained run's model: `train(...).model` or `load
            steps: int = 100,    # mh: proposals per chain
            burn_in: int = 10_000, # drs: proposals that set the first bound
            sharpen_steps: int = 2000, # classifier updates of the critic's copy first; 0: the critic as trained
+           gamma_quantile: float | None = None, # drs: Azadi et al.'s γ at this quantile of F; None: exact
           ) -> RefinedSample:
     "`n` points of a trained run chosen with its calibrated critic; the points shaped as `model.sample(n)` gives them."
     if method not in REFINE_METHODS:
@@ -197,7 +208,7 @@ def refine(model: GaussGan, # a trained run's model: `train(...).model` or `load
         from gaussgan.config import Config
         critic = sharpened_critic(model, build_target_and_points(Config(**model.config))[1], steps=sharpen_steps)
     log_ratio, propose = calibrated_log_ratio(model, real, critic), lambda m: generated_points(model, m)
-    if method == "drs": result = rejection_sample(propose, log_ratio, n, burn_in=burn_in)
+    if method == "drs": result = rejection_sample(propose, log_ratio, n, burn_in=burn_in, gamma_quantile=gamma_quantile)
     else:  # each chain starts at a real point
         start = real[:, torch.randint(real.shape[1], (n,))]
         result = metropolis_hastings_sample(propose, log_ratio, start, steps=steps)
