@@ -82,6 +82,13 @@ def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sampler-seed", type=int, help=argparse.SUPPRESS)  # given to the workers a sweep starts
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # they leave the summary to it
 
+# %% ../nbs/23_cli.ipynb #54eb1ace
+def _quantile(text: str) -> float:
+    try: value = float(text)
+    except ValueError: value = -1.0
+    if not 0 < value < 1: raise argparse.ArgumentTypeError(f"expected a quantile between 0 and 1, got {text!r}")
+    return value
+
 # %% ../nbs/23_cli.ipynb #4f6e052a
 RUN_HELP = "a run id (a folder under --output-dir), a run folder, or a checkpoint file"
 
@@ -107,6 +114,8 @@ def _add_run_commands(commands) -> None:
         sub.add_argument("--refine", choices=("drs", "mh"), help="keep the points the run's calibrated critic accepts: "
                          "drs (rejection sampling) or mh (Metropolis-Hastings chains); evaluate scores both")
         sub.add_argument("--chain-steps", type=_positive_int, default=100, help="mh: proposals a chain (default: 100)")
+        sub.add_argument("--drs-gamma", type=_quantile, metavar="Q", help="drs: Azadi et al.'s gamma at this quantile "
+                         "(e.g. 0.95), keeping more points than the exact form (default: exact)")
         sub.add_argument("--output-dir", default="runs", help="where run ids are looked up (default: runs)")
 
 # %% ../nbs/23_cli.ipynb #f5349bae
@@ -211,7 +220,7 @@ def _coverage_lines(samples, coverage: dict | None) -> list[str]:
 def _refined(model, args: argparse.Namespace):
     "`args.n` points of `model` refined by `args.refine`, with a line saying what they cost."
     from gaussgan.refine import refine
-    refined = refine(model, args.n, args.refine, steps=args.chain_steps)
+    refined = refine(model, args.n, args.refine, steps=args.chain_steps, gamma_quantile=args.drs_gamma)
     print(f"refined by {args.refine}: acceptance {refined.acceptance:.1%}, "
           f"{refined.proposals_per_point:.1f} generated points a point")
     return refined.points

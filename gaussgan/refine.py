@@ -85,8 +85,8 @@ def rejection_sample(propose: Callable[[int], Tensor],     # m → (members, m, 
     kept, proposed, round_size = None, 0, max(n, 1000)
     while kept is None or min(map(len, kept)) < n:
         if proposed * min_acceptance >= n:
-            raise GaussGanError(f"rejection sampling kept {min(map(len, kept))} of {n} points in {proposed} "
-                                "proposals: the critic rejects nearly everything; use mh, or train longer")
+            raise GaussGanError(f"rejection sampling kept {min(map(len, kept))} of {n} points in {proposed} proposals: "
+                                "the critic rejects nearly everything; use mh, a gamma_quantile, or train longer")
         points = propose(round_size)
         ratios = log_ratio(points)
         log_bound = torch.maximum(log_bound, ratios.amax(-1, keepdim=True))

@@ -85,6 +85,8 @@ def test_refined_sampling_from_the_command_line(scratch):
     rejecting = gaussgan("evaluate", run_id, "--refine", "drs", cwd=scratch)
     assert_one_line_error(rejecting.returncode, rejecting.stdout, rejecting.stderr,
                           "the critic rejects nearly everything")
+    shifted = gaussgan("evaluate", run_id, "--n", "300", "--refine", "drs", "--drs-gamma", "0.95", cwd=scratch)
+    assert shifted.returncode == 0 and "300 points refined by drs against" in shifted.stdout, shifted.stderr
     np.save(scratch / "points.npy", np.zeros((10, 2)))
     no_critic = gaussgan("evaluate", "points.npy", "--refine", "drs", cwd=scratch)
     assert_one_line_error(no_critic.returncode, no_critic.stdout, no_critic.stderr, "--refine needs a run")
