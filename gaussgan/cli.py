@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import os
 import sys
 import time
@@ -299,12 +298,13 @@ def _config_overrides(args: argparse.Namespace) -> dict:
 # %% ../nbs/23_cli.ipynb #fb1fa65d
 def _bench(config: Config, args: argparse.Namespace) -> int:
     from gaussgan.bench import bench_report  # imports MLflow, whose log level is set just before
-    _quiet_lightning()
-    for section in bench_report(config, steps=args.steps, warmup=args.warmup,
-                                run_epochs=args.run_epochs if args.run_epochs > 0 else None,
-                                options=not args.skip_options, threads=args.thread_table,
-                                ensemble_seeds=args.ensemble_table):
-        print(section + "\n", flush=True)
+    from gaussgan.train import informational_logs
+    with informational_logs(shown=False):  # its step timings make Lightning trainers of their own, beside `train`'s
+        for section in bench_report(config, steps=args.steps, warmup=args.warmup,
+                                    run_epochs=args.run_epochs if args.run_epochs > 0 else None,
+                                    options=not args.skip_options, threads=args.thread_table,
+                                    ensemble_seeds=args.ensemble_table):
+            print(section + "\n", flush=True)
     return 0
 
 # %% ../nbs/23_cli.ipynb #764b3ecb
@@ -321,16 +321,10 @@ def _read_config(args: argparse.Namespace) -> Config:
         if issubclass(note.category, ConfigNote): print(f"gaussgan: note: {note.message}", file=sys.stderr)
     return config
 
-# %% ../nbs/23_cli.ipynb #509597a5
-def _quiet_lightning() -> None:
-    "Lightning's device and tip lines off stderr (its import sets its loggers to INFO, so this follows the import)."
-    for noisy in ("lightning.pytorch", "lightning.fabric"): logging.getLogger(noisy).setLevel(logging.WARNING)
-
 # %% ../nbs/23_cli.ipynb #b39f3743
 def _train(args: argparse.Namespace) -> int:
     config = _read_config(args)
     from gaussgan.train import RunInterrupted, train
-    _quiet_lightning()
     start = time.perf_counter()
     try: result = train(config, resume=args.resume)
     except RunInterrupted as stop:
@@ -366,7 +360,6 @@ def _sweep(args: argparse.Namespace) -> int:
     from gaussgan.config import read_yaml
     space = read_yaml(Path(args.space), what="search space file")
     from gaussgan.sweep import sweep
-    _quiet_lightning()
     result = sweep(config, space, trials=args.trials, study_name=args.study, storage=args.storage,
                    workers=args.jobs, summary=not args.worker, sampler_seed=args.sampler_seed)
     if result is not None: print(format_sweep(result))

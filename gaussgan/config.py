@@ -156,10 +156,10 @@ def _coerce(key: str, value):
 # %% ../nbs/11_config.ipynb #bae192d5
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 
-_POSITIVE_INTS = ("z_dim", "latent_components", "quantum_qubits", "quantum_layers", "quantum_observables", "quantum_shots", "n_critic",
-                  "n_predictor", "max_epochs", "batch_size", "dataset_size", "reference_samples", "final_samples",
-                  "validation_every", "convergence_patience", "log_every_n_steps", "num_nodes", "seeds",
-                  "ring_modes", "grid_side")
+_POSITIVE_INTS = ("z_dim", "latent_components", "quantum_qubits", "quantum_layers", "quantum_observables",
+                  "quantum_shots", "n_critic", "n_predictor", "max_epochs", "batch_size", "dataset_size",
+                  "reference_samples", "final_samples", "validation_every", "convergence_patience", "log_every_n_steps",
+                  "num_nodes", "seeds", "ring_modes", "grid_side")
 _NON_NEGATIVE = ("grad_penalty", "reward_weight", "min_std", "convergence_min_delta", "sample_every_n_epochs")
 _POSITIVE = ("learning_rate", "std_scale", "direct_bound", "mmd_gamma", "ring_radius", "grid_spacing")
 

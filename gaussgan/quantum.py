@@ -124,10 +124,21 @@ def z_expectations(state: Tensor) -> Tensor:
     probabilities = state.real.square() + state.imag.square()
     return probabilities @ _bit_signs(qubits, probabilities.device, probabilities.dtype)
 
-# %% ../nbs/04_quantum.ipynb #c08a4d21
+# %% ../nbs/04_quantum.ipynb #22f81c41
 QUANTUM_DEVICES = ("torch", "default.qubit", "lightning.qubit", "lightning.gpu")
 _DIFF_METHODS = {"default.qubit": "backprop", "lightning.qubit": "adjoint", "lightning.gpu": "adjoint"}
 
+# %% ../nbs/04_quantum.ipynb #c707db97
+def _pennylane_qnode(device: str, qubits: int):
+    "The circuit as a PennyLane QNode on `device`: broadcast batches, backprop or adjoint gradients."
+    import pennylane as qml
+    try: dev = qml.device(device, wires=qubits)
+    except Exception as e:
+        raise GaussGanError(f"quantum_device {device!r} is not available here ({type(e).__name__}); "
+                            "use 'torch' or 'default.qubit'") from None
+    return qml.QNode(pennylane_circuit, dev, interface="torch", diff_method=_DIFF_METHODS[device])
+
+# %% ../nbs/04_quantum.ipynb #c08a4d21
 class CircuitExpectations(nn.Module):
     "The trainable circuit: inputs uniform on [-1, 1], outputs ⟨Z_i⟩ of every qubit, the whole batch at once."
     def __init__(self, qubits: int = 6, layers: int = 2, device: str = "torch",
@@ -144,16 +155,7 @@ class CircuitExpectations(nn.Module):
         self.inputs = 2 if encoding == "shared" else 2 * qubits  # random draws per sample
         self.layer_ry = nn.Parameter(torch.rand(layers, qubits) * 2 * math.pi)
         self.layer_rz = nn.Parameter(torch.rand(layers, qubits - 1) * 2 * math.pi)
-        self._qnode = None if device == "torch" else self._make_qnode(device, qubits)
-
-    @staticmethod
-    def _make_qnode(device: str, qubits: int):
-        import pennylane as qml
-        try: dev = qml.device(device, wires=qubits)
-        except Exception as e:
-            raise GaussGanError(f"quantum_device {device!r} is not available here ({type(e).__name__}); "
-                                "use 'torch' or 'default.qubit'") from None
-        return qml.QNode(pennylane_circuit, dev, interface="torch", diff_method=_DIFF_METHODS[device])
+        self._qnode = None if device == "torch" else _pennylane_qnode(device, qubits)
 
     @classmethod
     def stack(cls, circuits) -> CircuitExpectations:
