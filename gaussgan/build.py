@@ -6,13 +6,20 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import tempfile
+from pathlib import Path
 
 import lightning as L
+import numpy as np
 import torch
 from torch import Tensor
 
+from .callbacks import validation_metrics
 from .config import Config
-from .data import DataScaling, GaussDataModule, StackedDataModule, load_points, make_target, split_points
+from .data import (DataScaling, GaussDataModule, GaussianMixture, StackedDataModule, UniformBox, load_points,
+                           make_target, split_points, uniform, validate_points)
 from .errors import GaussGanError
 from .metrics import MetricContext, available_metrics
 from .model import GaussGan, SeedEnsemble
@@ -22,8 +29,9 @@ from .phases import phase
 from .sources import noise_source_spec
 
 # %% auto #0
-__all__ = ['build_target_and_points', 'metric_options', 'make_metric_context', 'describe_reference', 'noise_options',
-           'model_settings', 'build_model', 'stackable', 'member_seeds', 'build_run']
+__all__ = ['build_target_and_points', 'target_settings', 'stored_points', 'with_data', 'metric_options', 'make_metric_context',
+           'describe_reference', 'noise_options', 'model_settings', 'build_model', 'stackable', 'member_seeds',
+           'build_run']
 
 # %% ../nbs/12_build.ipynb #8766f5e5
 def _named_target(config: Config):
@@ -42,6 +50,48 @@ def build_target_and_points(config: Config):
     points, recorded = load_points(config.data_file, allow_pickle=config.allow_pickle)
     if config.target is not None: return _named_target(config), points
     return recorded, points  # an earlier-system pickle records its own mixture; other files, no density
+
+# %% ../nbs/12_build.ipynb #44db5aa9
+def target_settings(target: GaussianMixture | UniformBox) -> dict:
+    "The config settings that name `target`: a 2-D mixture's means, covariances and weights, or the box `uniform`."
+    box = uniform()
+    if isinstance(target, UniformBox) and torch.equal(target.low, box.low) and torch.equal(target.high, box.high):
+        return {"target": "uniform"}
+    if not isinstance(target, GaussianMixture) or target.dim != 2:
+        raise GaussGanError(f"target {target!r}: give a 2-D GaussianMixture or uniform() (the box [-10, 10]²); other "
+                            "targets: points=, drawn from them")
+    return {"target": "mixture", "mixture_means": target.means.tolist(), "mixture_covs": target.covs.tolist(),
+            "mixture_weights": target.weights.tolist()}
+
+# %% ../nbs/12_build.ipynb #c220b8d0
+def stored_points(points,       # (N, 2) points: an array, a tensor or anything `numpy.asarray` reads
+                  folder: Path, # where in-memory data is kept (`output_dir/data`)
+                 ) -> tuple[Path, str]:
+    "`points` validated and written once to `folder/points-<hash>.npy`, named by content; the file and its SHA-256."
+    if isinstance(points, Tensor): points = points.detach().cpu()
+    values = validate_points(points, "points").numpy()
+    digest = hashlib.sha256(values.tobytes()).hexdigest()
+    path = Path(folder) / f"points-{digest[:16]}.npy"
+    if not path.is_file():  # written to a temporary name and renamed: a reader never sees half a file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".points-", suffix=".npy", delete=False) as f:
+            np.save(f, values)
+        os.replace(f.name, path)
+    return path, digest
+
+# %% ../nbs/12_build.ipynb #517f267b
+def with_data(config: Config, *,
+              points=None, # (N, 2) points to train on instead of the config's target or data file
+              target: GaussianMixture | UniformBox | None = None, # the target to learn, or to score `points` against
+             ) -> Config:
+    "`config` with in-memory `points` stored under `output_dir/data` and `target` as settings; as it is without them."
+    if target is not None: config = dataclasses.replace(config, **target_settings(target))
+    if points is None: return config
+    path, digest = stored_points(points, Path(config.output_dir) / "data")
+    shape = "x".join(map(str, np.load(path, mmap_mode="r").shape))
+    tags = [tag for tag in config.tags if not tag.startswith("gaussgan.data_")]
+    return dataclasses.replace(config, data_file=str(path),
+                               tags=[*tags, f"gaussgan.data_sha256={digest}", f"gaussgan.data_shape={shape}"])
 
 # %% ../nbs/12_build.ipynb #efc22f16
 def metric_options(config: Config) -> dict:
@@ -77,7 +127,7 @@ def noise_options(config: Config) -> dict:
 # %% ../nbs/12_build.ipynb #069eaa69
 def model_settings(config: Config) -> dict:
     "`GaussGan`'s settings from `config`, besides its networks, reference and data scaling."
-    return dict(metrics=config.metrics, n_critic=config.n_critic, n_predictor=config.n_predictor,
+    return dict(metrics=validation_metrics(config), n_critic=config.n_critic, n_predictor=config.n_predictor,
                 grad_penalty=config.grad_penalty, learning_rate=config.learning_rate,
                 killer=config.killer_formulation if config.killer else None, reward_weight=config.reward_weight,
                 validation_samples=config.validation_samples, generator_ema=config.generator_ema,

@@ -5,6 +5,7 @@
 # %% ../nbs/14_callbacks.ipynb #e84f2b05
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Sequence
@@ -14,14 +15,17 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.profilers import PyTorchProfiler
+from matplotlib.figure import Figure
 
 from .config import Config
 from .metrics import METRICS, update_best
 from .phases import phase
+from .plots import plot_samples
 
 # %% auto #0
-__all__ = ['ConvergenceTracker', 'convergence_metric', 'RunCheckpoint', 'convergence_callbacks', 'MetricHistory',
-           'SampleSnapshots', 'read_snapshots', 'make_profiler', 'CpuThreads', 'cpu_threads']
+__all__ = ['ConvergenceTracker', 'convergence_metric', 'validation_metrics', 'RunCheckpoint', 'convergence_callbacks',
+           'MetricHistory', 'SampleSnapshots', 'read_snapshots', 'LivePlot', 'make_profiler', 'CpuThreads',
+           'cpu_threads']
 
 # %% ../nbs/14_callbacks.ipynb #6d2a6117
 class ConvergenceTracker(Callback):
@@ -38,11 +42,23 @@ class ConvergenceTracker(Callback):
                                sync_dist=trainer.world_size > 1)  # the same in every process: the mean is the value
 
 # %% ../nbs/14_callbacks.ipynb #627859e5
+def _known_mixture(config: Config) -> bool:
+    "Whether `config`'s target is a Gaussian mixture whose density is known (not the box, not a file's points)."
+    return config.target in ("mixture", "ring", "grid", "two_gaussians") or (config.target is None
+                                                                            and config.data_file is None)
+
 def convergence_metric(config: Config) -> str:
-    "The metric `convergence_monitor` names; auto: KLDivergence (WassersteinDistance for the box), else the first."
+    "The metric `convergence_monitor` names; auto: KeptKLDivergence for a killer, KLDivergence (box: Wasserstein), …"
     if config.convergence_monitor != "auto": return config.convergence_monitor
+    if config.killer and _known_mixture(config): return "KeptKLDivergence"
     preferred = "WassersteinDistance" if config.target == "uniform" else "KLDivergence"
     return preferred if preferred in config.metrics else config.metrics[0]
+
+# %% ../nbs/14_callbacks.ipynb #552afb99
+def validation_metrics(config: Config) -> list[str]:
+    "The metrics a run computes at each validation: `config.metrics`, and the convergence monitor if they lack it."
+    monitor = convergence_metric(config)
+    return [*config.metrics, *([monitor] if monitor not in config.metrics else [])]
 
 # %% ../nbs/14_callbacks.ipynb #aaeaa743
 class RunCheckpoint(ModelCheckpoint):
@@ -92,6 +108,41 @@ class SampleSnapshots(Callback):
 def read_snapshots(folder: Path) -> dict[int, np.ndarray]:
     "The snapshots a run kept: epoch -> points."
     return {int(p.stem.removeprefix("epoch_")): np.load(p)["points"] for p in sorted(Path(folder).glob("epoch_*.npz"))}
+
+# %% ../nbs/14_callbacks.ipynb #51635074
+class LivePlot(Callback):
+    "One figure in a notebook, redrawn in place every `every` epochs: the samples over the target, the monitor so far."
+    def __init__(self, target=None,          # drawn under the samples (None: the samples alone)
+                 monitor: str = "KLDivergence", # the validation metric plotted by epoch
+                 every: int = 5,             # epochs between redraws (and the last epoch)
+                 n: int = 1000,              # points drawn for each picture
+                ):
+        self.target, self.monitor, self.every, self.n = target, monitor, every, n
+        self.values: dict[int, float] = {}  # epoch -> the monitor's value
+        self.handle = None                  # IPython's display handle, made at the first picture
+
+    def picture(self, points: np.ndarray, epoch: int) -> bytes:
+        "The figure as PNG bytes: samples over the target beside the monitor by epoch."
+        figure = Figure(figsize=(9, 3.8), layout="constrained")
+        samples_ax, monitor_ax = figure.subplots(1, 2)
+        plot_samples(points, self.target, ax=samples_ax, title=f"epoch {epoch}")
+        monitor_ax.plot(list(self.values), list(self.values.values()), marker=".")
+        monitor_ax.set(title=self.monitor, xlabel="epoch")
+        buffer = io.BytesIO(); figure.savefig(buffer, format="png", dpi=80)
+        return buffer.getvalue()
+
+    def on_validation_epoch_end(self, trainer, pl_module):
+        if trainer.sanity_checking: return
+        epoch = trainer.current_epoch
+        if (value := trainer.callback_metrics.get(f"val/{self.monitor}")) is not None: self.values[epoch] = float(value)
+        if (epoch + 1) % self.every and epoch + 1 < trainer.max_epochs: return
+        with pl_module.random.fork(pl_module.device):  # the draws leave the run's random state as it was
+            points = pl_module.sample(self.n).numpy()
+        from IPython.display import Image, display  # here: only a notebook has IPython, and only it draws
+        points = points[0] if points.ndim == 3 else points  # a seed ensemble's: its first seed
+        image = Image(data=self.picture(points, epoch))
+        if self.handle is None: self.handle = display(image, display_id=True)
+        else: self.handle.update(image)
 
 # %% ../nbs/14_callbacks.ipynb #f3a1b0e8
 def make_profiler(run_dir: Path) -> PyTorchProfiler:

@@ -14,16 +14,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from .build import build_run
-from .config import Config
+from .config import Config, mlflow_destination
 from .errors import GaussGanError
-from .model import GaussGan
+from .model import GaussGan, SeedEnsemble
 
 # %% auto #0
-__all__ = ['RESUMABLE_CHANGES', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config', 'random_state_kept',
-           'load_model', 'check_resumable']
+__all__ = ['MLFLOW_URI_SCHEMES', 'RESUMABLE_CHANGES', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config',
+           'random_state_kept', 'fetch_checkpoint', 'load_model', 'check_resumable']
 
 # %% ../nbs/15_checkpoints.ipynb #d2729909
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -48,7 +49,7 @@ def find_checkpoint(run: str | Path,          # a run id, a run folder or a chec
     path = Path(run)
     if path.is_file(): return path
     folder = path if path.is_dir() else Path(output_dir) / str(run)
-    for candidate in (folder / "checkpoints" / name, folder / "artifacts" / "checkpoints" / name):
+    for candidate in (folder / "checkpoints" / name, folder / "artifacts" / "checkpoints" / name, folder / name):
         if candidate.is_file(): return candidate
     raise GaussGanError(f"no run {str(run)!r}: give a run id (a folder under {str(output_dir)!r}), a run folder "
                         f"or a .ckpt file")
@@ -77,16 +78,67 @@ def random_state_kept():
         with torch.random.fork_rng(): yield
     finally: random.setstate(python); np.random.set_state(numpy)
 
+# %% ../nbs/15_checkpoints.ipynb #227fe222
+MLFLOW_URI_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/")
+
+def _download(uri: str, tracking_uri: str) -> Path:
+    "An MLflow artifact (a file or a folder) fetched to a temporary folder."
+    import mlflow  # here: MLflow takes a second to import, and only a fetch needs it
+    try: return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=tracking_uri))
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else ""
+        raise GaussGanError(f"cannot fetch {uri} from MLflow at {tracking_uri}: {type(e).__name__}: {reason}") from None
+
+# %% ../nbs/15_checkpoints.ipynb #8598b0a6
+def _checkpoint_uri(uri: str, name: str) -> str:
+    "A run's checkpoint `name` when `uri` is the run or its checkpoints folder (runs:/); otherwise `uri` itself."
+    if not uri.startswith("runs:/") or uri.endswith(".ckpt"): return uri  # a file, or a model's whole folder
+    base = uri.rstrip("/")
+    return f"{base}/{name}" if base.endswith("/checkpoints") else f"{base}/checkpoints/{name}"
+
+# %% ../nbs/15_checkpoints.ipynb #3717b707
+def fetch_checkpoint(run: str | Path,               # run id, run folder, .ckpt file, or MLflow URI (runs:/, models:/)
+                     output_dir: str | Path = "runs", # where run ids are looked up on this disk
+                     name: str = "last.ckpt",         # which checkpoint of a run: last.ckpt or best.ckpt
+                     tracking_uri: str | None = None, # where to fetch from; None: MLFLOW_TRACKING_URI or the default
+                    ) -> Path:
+    "The checkpoint `run` names, on this disk or fetched from MLflow."
+    uri = mlflow_destination(Config(tracking_uri=tracking_uri))[0]
+    if str(run).startswith(MLFLOW_URI_SCHEMES):
+        fetched = _download(_checkpoint_uri(str(run), name), uri)
+        return fetched if fetched.is_file() else find_checkpoint(fetched, output_dir, name)
+    try: return find_checkpoint(run, output_dir, name)
+    except GaussGanError:
+        if Path(run).suffix or os.sep in str(run): raise  # a path that is not there, not a run id
+        if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file(): raise  # no store
+        return _download(f"runs:/{run}/checkpoints/{name}", uri)
+
 # %% ../nbs/15_checkpoints.ipynb #5e87412d
-def load_model(run: str | Path,              # a run id, a run folder or a checkpoint file
+def _data_on_disk(config: Config) -> Config:
+    "`config`, or when its data file is not on this disk, the same model built on stand-in points."
+    if config.data_file is None or Path(config.data_file).is_file(): return config
+    return dataclasses.replace(config, data_file=None, dataset_size=100)  # the weights and scaling are the checkpoint's
+
+def load_model(run: str | Path,              # run id, run folder, .ckpt file, or MLflow URI (runs:/, models:/)
                output_dir: str | Path = "runs", # where run ids are looked up
                checkpoint: str = "last.ckpt",   # which checkpoint of a run folder: last.ckpt or best.ckpt
+               tracking_uri: str | None = None, # where a run that is not on this disk is fetched from
               ) -> GaussGan:
     "The trained `GaussGan` of a run written by `train`, ready to `sample`; the global random state left alone."
-    state = read_checkpoint(find_checkpoint(run, output_dir, checkpoint))
-    with random_state_kept(): model = build_run(Config(**state["gaussgan_config"]))[1]
+    state = read_checkpoint(fetch_checkpoint(run, output_dir, checkpoint, tracking_uri))
+    config = Config(**state["gaussgan_config"])
+    with random_state_kept(): model = build_run(_data_on_disk(config))[1]
     model.load_state_dict(state["state_dict"])
+    if _data_on_disk(config) is not config and config.target is None:  # no context rather than the stand-ins'
+        if isinstance(model, SeedEnsemble): model.metric_contexts = []
+        else: model.metric_context = None
     return model
+
+# %% ../nbs/15_checkpoints.ipynb #db489d73
+@patch(cls_method=True)
+def load_from_checkpoint(cls: GaussGan, checkpoint_path: str | Path, map_location=None, **kwargs) -> GaussGan:
+    "Lightning's usual call, answered by `load_model`: the networks are rebuilt from the config the checkpoint keeps."
+    return load_model(checkpoint_path)
 
 # %% ../nbs/15_checkpoints.ipynb #f2e48865
 RESUMABLE_CHANGES = ("max_epochs", "progress_bar", "log_every_n_steps", "profile", "final_samples", "accelerator",

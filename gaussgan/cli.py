@@ -259,10 +259,10 @@ def _points_and_config(args: argparse.Namespace):
     model.reseed(model.config["seed"])
     samples = {None: model.sample(args.n)} | ({args.refine: _refined(model, args)} if args.refine else {})
     seeds = getattr(model, "seeds", None) or [None]  # a seed ensemble's points: (seeds, n, 2), each seed's context
-    contexts = getattr(model, "metric_contexts", None) or [model.metric_context]
+    contexts = getattr(model, "metric_contexts", None) or [model.metric_context]  # None: its data is not here
     by_seed = {(seed, sampler): points if seed is None else points[k] for k, seed in enumerate(seeds)
                for sampler, points in samples.items()}
-    return by_seed, Config(**model.config), dict(zip(seeds, contexts))
+    return by_seed, Config(**model.config), None if None in contexts else dict(zip(seeds, contexts))
 
 # %% ../nbs/23_cli.ipynb #3f896345
 def _evaluate(args: argparse.Namespace) -> int:

@@ -14,15 +14,15 @@ import ot
 import torch
 from torch import Tensor
 
-from .data import GaussianMixture, UniformBox
+from .data import GaussianMixture, UniformBox, validate_points
 from .errors import GaussGanError
 
 # %% auto #0
 __all__ = ['METRICS', 'rbf_gamma', 'MetricContext', 'MetricUndefined', 'is_positive', 'log_likelihood', 'knn_distances',
            'knn_entropy', 'kde_log_density', 'knn_two_sample_kl', 'kl_divergence', 'wasserstein_distance',
            'unbiased_mmd2', 'mmd_one_kernel', 'mmd_multiscale', 'mode_coverage', 'mode_quality', 'high_quality',
-           'Metric', 'check_metric_names', 'available_metrics', 'evaluate', 'member_scores', 'is_improvement',
-           'update_best']
+           'kept_modes', 'kept_kl_divergence', 'Metric', 'check_metric_names', 'available_metrics', 'evaluate',
+           'member_scores', 'is_improvement', 'update_best']
 
 # %% ../nbs/06_metrics.ipynb #66d5b975
 def rbf_gamma(bandwidth: float) -> float:
@@ -55,6 +55,12 @@ class MetricContext:
     def for_target(cls, target, n_reference: int = 2000, seed: int = 0, **options) -> "MetricContext":
         "A context whose reference is `n_reference` points drawn from `target` with `seed`."
         return cls(target, target.sample(n_reference, seed=seed).double(), **options)
+
+    @classmethod
+    def for_points(cls, points, **options) -> "MetricContext":
+        "A context without a density whose reference is your own (N, 2) `points` (an array or a tensor), checked."
+        if isinstance(points, Tensor): points = points.detach().cpu()
+        return cls(None, validate_points(points, "points").double(), **options)
 
 # %% ../nbs/06_metrics.ipynb #6f372f3c
 class MetricUndefined(Exception):
@@ -221,6 +227,22 @@ def high_quality(points: Tensor, ctx: MetricContext) -> dict[str, float]:
     "`mode_quality` of the generated points under the context's mixture target."
     return mode_quality(_require_points(points, 1), ctx.target)
 
+# %% ../nbs/06_metrics.ipynb #15d3041a
+def kept_modes(target: GaussianMixture) -> GaussianMixture:
+    "What a killer run aims at: the modes of `target` at x > 0, their weights renormalised."
+    kept = target.means[:, 0] > 1e-9 * target.means.abs().max()  # a mode on x = 0 (up to rounding) is split, not kept
+    if not kept.any(): raise MetricUndefined("no mode of the target lies at x > 0")
+    return GaussianMixture(target.means[kept], target.covs[kept], target.weights[kept] / target.weights[kept].sum())
+
+# %% ../nbs/06_metrics.ipynb #cc183796
+def kept_kl_divergence(points: Tensor, ctx: MetricContext) -> dict[str, float]:
+    "KL(P_generated ‖ the target's modes at x > 0), k-NN, and the share of points within 3σ of one of those modes."
+    points, kept = _require_points(points, max(ctx.knn_k + 1, 3)), kept_modes(ctx.target)
+    log_kept = kept.log_prob(points)
+    value = (-knn_entropy(points, ctx.knn_k) - log_kept.mean()).item() if torch.isfinite(log_kept).all() else math.inf
+    within = mode_coverage(points, kept.means, radius=3.0, covs=kept.covs)["within"]
+    return {"KeptKLDivergence": value, "KeptKLDivergence/quality": within}
+
 # %% ../nbs/06_metrics.ipynb #330de554
 @dataclass(frozen=True)
 class Metric:
@@ -240,6 +262,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("MMD", mmd_one_kernel, higher_is_better=False),
     Metric("MMDMultiScale", mmd_multiscale, higher_is_better=False),
     Metric("HighQuality", high_quality, higher_is_better=True, needs_density=True, needs_mixture=True),
+    Metric("KeptKLDivergence", kept_kl_divergence, higher_is_better=False, needs_density=True, needs_mixture=True),
 ]}
 
 # %% ../nbs/06_metrics.ipynb #df9aa87c

@@ -32,8 +32,8 @@ from .phases import phase
 from .plots import save_run_plots
 
 # %% auto #0
-__all__ = ['TrainResult', 'SeedRuns', 'final_coverage', 'seed_table', 'seed_statistics', 'welch_difference', 'runs_seed_table',
-           'seed_titles', 'final_metrics', 'finish_run']
+__all__ = ['TrainResult', 'SeedRuns', 'shown_path', 'shown_uri', 'final_coverage', 'seed_table', 'seed_statistics',
+           'welch_difference', 'runs_seed_table', 'seed_titles', 'final_metrics', 'finish_run']
 
 # %% ../nbs/17_results.ipynb #4c6af495
 @dataclass
@@ -79,6 +79,16 @@ def _html_table(rows: dict) -> str:
     return "<table>" + "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(v)}</td>"
                                "</tr>" for k, v in shown.items()) + "</table>"
 
+# %% ../nbs/17_results.ipynb #73d225d3
+def shown_path(path: str | Path) -> str:
+    "`path` as a reader wants to see it: relative to the working directory when it lies inside it."
+    try: return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError: return str(path)
+
+def shown_uri(uri: str) -> str:
+    "A tracking URI as a reader wants it: a SQLite store's file by `shown_path`, anything else as it is."
+    return "sqlite:///" + shown_path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else uri
+
 # %% ../nbs/17_results.ipynb #77fd9f21
 @patch
 def __repr__(self: TrainResult) -> str:
@@ -86,32 +96,34 @@ def __repr__(self: TrainResult) -> str:
     numbers = ", ".join(f"{k} {self.metrics[k]:.4g}" for k in [k for k in order if k in self.metrics][:3])
     epochs = f"{len(self.history)} epoch{'s' * (len(self.history) != 1)}"
     seeds = "" if self.seeds is None else f", {len(self.seeds)} seeds"
-    return f"TrainResult(run {self.run_id}: {epochs}{seeds}; {numbers}; {self.run_dir})"
+    return f"TrainResult(run {self.run_id}: {epochs}{seeds}; {numbers}; {shown_path(self.run_dir)})"
 
 # %% ../nbs/17_results.ipynb #80288b33
 @patch
 def _repr_html_(self: TrainResult) -> str:
     "Jupyter's view: the final numbers, where the run is, its samples; a seed ensemble's table of seeds."
     numbers = {**self.metrics, **({"within 3σ of a mode": self.coverage["within"]} if self.coverage else {})}
-    where = {"run": self.run_id, "epochs": len(self.history), "folder": self.run_dir, "MLflow": self.tracking_uri,
+    where = {"run": self.run_id, "epochs": len(self.history), "folder": shown_path(self.run_dir),
+             "MLflow": shown_uri(self.tracking_uri),
              "experiment": self.experiment_name, "compared with": self.reference}
     if stop := self.stopped_early: where["stopped early"] = f"{stop['metric']} best at epoch {stop['best_epoch']}"
     seeds = "" if self.seeds is None else self.seeds.to_html(float_format="{:.4g}".format)
-    samples = _png(next((p for p in self.plots if p.name == "samples.png"), None))
+    samples = _png(next((p for p in self.plots if p.name in ("samples.png", "seeds.png")), None))  # one run, seeds
     return (f"<div style='display:flex;gap:1.5em;align-items:flex-start'><div><b>TrainResult</b>{_html_table(where)}"
             f"{_html_table(numbers)}</div>{samples}</div>{seeds}")
 
 # %% ../nbs/17_results.ipynb #7f5f2378
 @patch
 def __repr__(self: SeedRuns) -> str:
-    return f"SeedRuns({len(self.runs)} runs, seeds {', '.join(map(str, self.seeds.index))}; {self.folder})"
+    return f"SeedRuns({len(self.runs)} runs, seeds {', '.join(map(str, self.seeds.index))}; {shown_path(self.folder)})"
 
 # %% ../nbs/17_results.ipynb #0aa63861
 @patch
 def _repr_html_(self: SeedRuns) -> str:
     "Jupyter's view: the seeds' table, each run's id, and the seeds' picture."
     runs = _html_table({f"seed {seed}": run.run_id for seed, run in zip(self.seeds.index, self.runs)})
-    return (f"<b>SeedRuns</b> ({self.folder}){runs}{self.seeds.to_html(float_format='{:.4g}'.format)}"
+    table = self.seeds.to_html(float_format="{:.4g}".format)
+    return (f"<b>SeedRuns</b> ({html.escape(shown_path(self.folder))}){runs}{table}"
             f"{_png(self.folder / 'seeds.png', width=700)}")
 
 # %% ../nbs/17_results.ipynb #ce038a61

@@ -139,7 +139,7 @@ class MetricSettings:
     wasserstein_method: str = setting("exact", "exact (2-D optimal transport) or per_axis (the earlier 1-D mean)")
     validation_every: int = setting(1, "validate every this many epochs")
     convergence_monitor: str = setting("auto", "the metric of early stopping and the best checkpoint; auto: "
-                                       "KLDivergence (WassersteinDistance for the box)")
+                                       "KLDivergence (WassersteinDistance for the box; KeptKLDivergence for a killer)")
     convergence_patience: int = setting(20, "validations without improvement before stopping early")
     convergence_min_delta: float = setting(0.0, "smallest change that counts as an improvement")
     final_samples: int = setting(2000, "points drawn from the trained generator for the summary and the plots")

@@ -21,12 +21,12 @@ from lightning.pytorch.loggers import MLFlowLogger
 from lightning.pytorch.strategies import DDPStrategy
 from matplotlib.figure import Figure
 
-from .build import build_run, build_target_and_points, member_seeds, stackable
-from .callbacks import (MetricHistory, SampleSnapshots, convergence_callbacks, convergence_metric, cpu_threads,
-                                make_profiler)
+from .build import build_run, build_target_and_points, member_seeds, stackable, with_data
+from .callbacks import (LivePlot, MetricHistory, SampleSnapshots, convergence_callbacks, convergence_metric,
+                                cpu_threads, make_profiler)
 from .checkpoints import AtomicCheckpointIO, check_resumable, find_checkpoint, read_checkpoint
 from .config import Config
-from .data import GaussDataModule
+from .data import GaussDataModule, GaussianMixture, UniformBox
 from .errors import GaussGanError, TrainingDiverged
 from .model import GaussGan
 from .plots import plot_seeds
@@ -125,16 +125,27 @@ def informational_logs(shown: bool):
     finally:
         for logger, level in zip(loggers, levels): logger.setLevel(level)
 
+# %% ../nbs/18_train.ipynb #8e30ee23
+def _live_plot(config: Config, *, target, live: bool | int) -> list[Callback]:
+    "The `LivePlot` that `live` asks for: True, about ten pictures a run; a number k, one every k epochs."
+    if live is False or live == 0: return []
+    try: from IPython import get_ipython
+    except ImportError: get_ipython = lambda: None  # noqa: E731 -- no IPython, so no notebook
+    if get_ipython() is None:
+        raise GaussGanError("live: redraws a figure in a Jupyter notebook, and this is not one; leave it out here")
+    every = max(1, round(config.max_epochs / 10)) if live is True else int(live)
+    return [LivePlot(target=target, monitor=convergence_metric(config), every=every)]
+
 # %% ../nbs/18_train.ipynb #edf66f61
 def _train(config: Config, *, callbacks: Sequence[Callback], resume: str | Path | None,
-           seeds: int | None) -> TrainResult | SeedRuns | None:
+           seeds: int | None, live: bool | int = False) -> TrainResult | SeedRuns | None:
     "`train`'s work, with Lightning's and MLflow's logging levels already chosen."
     if seeds is not None: config = dataclasses.replace(config, seeds=seeds)
     if config.seeds > 1 and not stackable(config):
         if resume is not None:
             raise GaussGanError(f"resume: seeds of noise {config.noise} on quantum_device {config.quantum_device} are "
                                 "separate runs; resume each by its run id with seeds 1")
-        return train_one_after_another(config, callbacks=callbacks)
+        return train_one_after_another(config, callbacks=callbacks, live=live)
     checkpoint = None if resume is None else find_checkpoint(resume, config.output_dir)
     state = None if checkpoint is None else read_checkpoint(checkpoint)
     if checkpoint is not None: check_resumable(checkpoint, state, config)
@@ -151,7 +162,7 @@ def _train(config: Config, *, callbacks: Sequence[Callback], resume: str | Path 
     snapshots = SampleSnapshots(run_dir / "samples", every=config.sample_every_n_epochs, n=config.validation_samples)
     progress = [TQDMProgressBar(refresh_rate=10)] if config.progress_bar else []  # every step: ~0.5 ms a step
     trainer = _trainer(config, logger=logger, callbacks=[tracker, stopper, best, last, history, snapshots, *progress,
-                                                         *callbacks],
+                                                         *_live_plot(config, target=target, live=live), *callbacks],
                        profiler=make_profiler(run_dir) if config.profile else None, root=run_dir)
     if checkpoint is None: logger.log_hyperparams(dataclasses.asdict(config))  # MLflow keeps a run's first values
     try: _fit(trainer, model, datamodule, checkpoint)
@@ -172,17 +183,21 @@ def train(config: Config,
           resume: str | Path | None = None,   # continue this run (id, folder or checkpoint) in its MLflow run
           seeds: int | None = None,           # shorthand for `config.seeds`: train seed, seed + 1, … together
           verbose: bool = False,              # show Lightning's and MLflow's informational lines
+          live: bool | int = False,           # in a notebook, redraw the samples and the monitor (k: every k epochs)
+          points=None,                        # (N, 2) array or tensor to train on, in place of config's data
+          target: GaussianMixture | UniformBox | None = None, # the target to learn (or to score `points` against)
          ) -> TrainResult | SeedRuns | None:
     "Train the model `config` describes, logging to MLflow and writing the run folder; or continue a run."
     with informational_logs(shown=verbose):
-        return _train(config, callbacks=callbacks, resume=resume, seeds=seeds)
+        return _train(with_data(config, points=points, target=target), callbacks=callbacks, resume=resume,
+                      seeds=seeds, live=live)
 
 # %% ../nbs/18_train.ipynb #94f9fd14
-def train_one_after_another(config: Config, callbacks: Sequence[Callback] = ()) -> SeedRuns:
+def train_one_after_another(config: Config, callbacks: Sequence[Callback] = (), live: bool | int = False) -> SeedRuns:
     "Train `config.seeds` seeds one at a time, each its own run; then write their table and figure."
     group = f"seeds-{config.seed}-{config.seed + config.seeds - 1}-{time.strftime('%Y%m%d-%H%M%S')}"
     runs = [train(dataclasses.replace(config, seed=seed, seeds=1, tags=[*config.tags, f"gaussgan.seed_group={group}"]),
-                  callbacks=callbacks) for seed in member_seeds(config)]
+                  callbacks=callbacks, live=live) for seed in member_seeds(config)]
     target = build_target_and_points(config)[0]
     table = runs_seed_table(runs, seeds=member_seeds(config), target=target)
     samples = np.stack([run.samples for run in runs])

@@ -2,9 +2,11 @@
 environment variables. Every wait is bounded and waits for a file, never for an amount of time to pass."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import mlflow
 import numpy as np
@@ -106,3 +108,58 @@ def test_mlflow_environment_variables_are_honoured(scratch):
 def test_help_answers_without_importing_torch():
     code = "import sys; from gaussgan.cli import make_parser; make_parser(); print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as answer: return answer.status == 200
+    except OSError: return False
+
+
+def test_a_model_loads_from_a_tracking_server(scratch, monkeypatch):
+    "load_model from a runs:/ URI and from a bare run id, served by `mlflow server`; no local run folder needed."
+    from gaussgan.checkpoints import load_model
+    from gaussgan.config import Config
+    from gaussgan.train import train
+    url = f"http://127.0.0.1:{_free_port()}"
+    server = subprocess.Popen(["mlflow", "server", "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1],
+                               "--backend-store-uri", f"sqlite:///{scratch}/server.db", "--artifacts-destination",
+                               str(scratch / "served"), "--workers", "1"], cwd=scratch,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: _healthy(url) or server.poll() is not None)
+        assert server.poll() is None, "mlflow server did not start"
+        result = train(Config(max_epochs=1, generator_widths=[32, 32], critic_widths=[32, 32], dataset_size=2000,
+                              progress_bar=False, threads="1", tracking_uri=url, output_dir=str(scratch / "trained")))
+        torch.manual_seed(0); expected = result.model.sample(4)
+        elsewhere = scratch / "elsewhere"; elsewhere.mkdir(); monkeypatch.chdir(elsewhere)
+        for run in (f"runs:/{result.run_id}/checkpoints/last.ckpt", f"runs:/{result.run_id}", result.run_id):
+            model = load_model(run, tracking_uri=url)
+            torch.manual_seed(0); assert torch.equal(model.sample(4), expected), run
+        env = {**os.environ, "MLFLOW_TRACKING_URI": url}
+        sampled = subprocess.run(["gaussgan", "sample", f"runs:/{result.run_id}", "--n", "50", "--out", "p.npy"],
+                                 cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
+        assert sampled.returncode == 0 and np.load(elsewhere / "p.npy").shape == (50, 2), sampled.stderr
+    finally:
+        server.terminate(); server.wait(timeout=60)
+
+
+def test_a_killer_runs_best_checkpoint_keeps_the_right_mode(scratch):
+    "With the killer on, early stopping and best.ckpt follow KeptKLDivergence, the distance to the mode at x > 0."
+    from gaussgan.checkpoints import load_model
+    from gaussgan.config import Config
+    from gaussgan.train import train
+    result = train(Config(killer=True, max_epochs=30, progress_bar=False, threads="1", output_dir=str(scratch / "runs"),
+                          tracking_uri=f"sqlite:///{scratch}/mlflow.db"))
+    assert "KeptKLDivergence" in result.best and result.best_checkpoint.name == "best.ckpt"
+    model = load_model(result.best_checkpoint)
+    model.reseed(0)
+    points = model.sample(5000)
+    assert (points[:, 0] > 0).float().mean() >= 0.99
+    assert ((points - torch.tensor([5.0, 5.0])).norm(dim=1) <= 3.0).float().mean() >= 0.90
