@@ -19,7 +19,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from .build import build_run
 from .config import Config, mlflow_destination
-from .errors import GaussGanError
+from .errors import GaussGanError, RunFailed
 from .model import GaussGan, SeedEnsemble
 
 # %% auto #0
@@ -87,7 +87,7 @@ def _download(uri: str, tracking_uri: str) -> Path:
     try: return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=tracking_uri))
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else ""
-        raise GaussGanError(f"cannot fetch {uri} from MLflow at {tracking_uri}: {type(e).__name__}: {reason}") from None
+        raise RunFailed(f"cannot fetch {uri} from MLflow at {tracking_uri}: {type(e).__name__}: {reason}") from None
 
 # %% ../nbs/15_checkpoints.ipynb #8598b0a6
 def _checkpoint_uri(uri: str, name: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import KEY_ALIASES, Config, ConfigNote, load_config
-from .errors import GaussGanError
+from .errors import GaussGanError, RunFailed
 
 # %% auto #0
 __all__ = ['RUN_HELP', 'COMMANDS', 'make_parser', 'format_summary', 'format_seed_runs', 'format_sweep', 'main']
@@ -378,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when MLflow is first imported, in a command
     try: return COMMANDS[args.command](args)
+    except RunFailed as e:  # the work failed as it ran: exit 1, as argparse and click keep 2 for usage errors
+        print(f"gaussgan: error: {e}", file=sys.stderr)
+        return 1
     except GaussGanError as e:
         print(f"gaussgan: error: {e}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from pathlib import Path
 from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator
 
 from .config import Config, mlflow_destination
-from .errors import GaussGanError
+from .errors import GaussGanError, RunFailed
 
 # %% auto #0
 __all__ = ['check_run_can_start']
@@ -45,7 +45,7 @@ def _check_tracking_uri(uri: str, server_timeout: float) -> None:
         try: urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=server_timeout).close()
         except urllib.error.HTTPError: pass  # it answered: MLflow itself says what is wrong, if anything
         except (urllib.error.URLError, OSError, ValueError) as e:
-            raise GaussGanError(f"MLflow tracking server {uri!r} did not answer within {server_timeout:g} s "
+            raise RunFailed(f"MLflow tracking server {uri!r} did not answer within {server_timeout:g} s "
                                 f"({getattr(e, 'reason', e)}); start it or choose another tracking_uri") from None
 
 # %% ../nbs/16_preflight.ipynb #abdfb679

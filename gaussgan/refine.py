@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .errors import GaussGanError
+from .errors import GaussGanError, RunFailed
 from .model import GaussGan
 
 # %% auto #0
@@ -85,7 +85,7 @@ def rejection_sample(propose: Callable[[int], Tensor],     # m → (members, m, 
     kept, proposed, round_size = None, 0, max(n, 1000)
     while kept is None or min(map(len, kept)) < n:
         if proposed * min_acceptance >= n:
-            raise GaussGanError(f"rejection sampling kept {min(map(len, kept))} of {n} points in {proposed} proposals: "
+            raise RunFailed(f"rejection sampling kept {min(map(len, kept))} of {n} points in {proposed} proposals: "
                                 "the critic rejects nearly everything; use mh, a gamma_quantile, or train longer")
         points = propose(round_size)
         ratios = log_ratio(points)

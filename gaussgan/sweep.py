@@ -27,7 +27,7 @@ from mlflow import MlflowClient
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 from .config import Config, ConfigError, check_keys, mlflow_destination, read_yaml
-from .errors import GaussGanError, TrainingDiverged
+from .errors import GaussGanError, RunFailed, TrainingDiverged
 from .metrics import METRICS
 from .nets import generator_parts
 from .build import stackable
@@ -325,6 +325,6 @@ def sweep(config: Config,                # the settings every trial shares
                                callbacks=[enough], catch=(TrainingDiverged,))
         finally:
             failed = [code for code in (helper.wait() for helper in helpers) if code != 0]
-    if failed: raise SweepError(f"{len(failed)} of the sweep's worker processes failed (exit {failed[0]}): see above")
+    if failed: raise RunFailed(f"{len(failed)} of the sweep's worker processes failed (exit {failed[0]}): see above")
     if not summary: return None
     return _finish_parent(study, parent, config, Path(config.output_dir) / "sweeps" / study_name)

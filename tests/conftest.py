@@ -25,9 +25,9 @@ def gaussgan(*args, cwd):
     return subprocess.run(["gaussgan", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def assert_one_line_error(status, stdout, stderr, message):
-    "A usage error as users must see it: exit 2, one line on stderr naming the problem, no traceback."
-    assert status == 2
+def assert_one_line_error(status, stdout, stderr, message, expected_status=2):
+    "An error as users must see it: exit 2 (usage) or 1 (runtime), one line on stderr naming the problem, no traceback."
+    assert status == expected_status
     assert message in stderr
     assert stderr.count("\n") == 1 and stderr.startswith("gaussgan: error: "), stderr
     assert "Traceback" not in stderr and stdout == ""

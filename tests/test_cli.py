@@ -211,7 +211,7 @@ def test_bad_input_is_one_clear_line_and_loses_nothing(earlier_work, silent_serv
     try: status = main(["train", "--max-epochs", "1", *SMALL, *args])
     except SystemExit as e: status = e.code  # argparse's own errors
     out, err = capsys.readouterr()
-    assert_one_line_error(status, out, err, message)
+    assert_one_line_error(status, out, err, message, expected_status=1 if "did not answer" in message else 2)
     assert set(earlier_work.rglob("*")) == paths_before  # nothing new: no MLflow store or entry, no run folder
 
 
@@ -302,3 +302,28 @@ def test_train_logs_to_a_tracking_server(scratch):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _documented_exit_statuses() -> set[int]:
+    "The statuses of the exit-code table in the errors chapter."
+    import json, re
+    from conftest import REPO
+    cells = json.loads((REPO / "nbs" / "00_errors.ipynb").read_text())["cells"]
+    text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return {int(s) for s in re.findall(r"^\| (\d+) \|", text, flags=re.M)}
+
+
+def test_every_documented_exit_status_is_what_a_command_returns(scratch, monkeypatch, capsys):
+    import gaussgan.cli as cli
+    np.save(scratch / "points.npy", np.random.default_rng(0).normal(size=(100, 2)))
+    def interrupted(args): raise KeyboardInterrupt
+    scenarios = {0: ["evaluate", "points.npy"],                                   # done
+                 1: ["train", *SMALL, "--tracking-uri", "http://127.0.0.1:9"],    # failed as it ran: no server
+                 2: ["train", *SMALL, "--threads", "two"],                        # asked for what cannot be
+                 130: ["sample", "run", "--out", "p.npy"]}                        # Ctrl-C (the command replaced)
+    monkeypatch.setitem(cli.COMMANDS, "sample", interrupted)
+    assert set(scenarios) == _documented_exit_statuses()
+    for status, args in scenarios.items():
+        assert cli.main(args) == status, (args, capsys.readouterr().err)
+        err = capsys.readouterr().err
+        assert status in (0, 130) or (err.startswith("gaussgan: error: ") and err.count("\n") == 1), err

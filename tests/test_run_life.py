@@ -86,7 +86,7 @@ def test_refined_sampling_from_the_command_line(scratch):
     # sampling keeps far fewer than one proposal in a thousand (about 1e-5): it says so and stops.
     rejecting = gaussgan("evaluate", run_id, "--refine", "drs", cwd=scratch)
     assert_one_line_error(rejecting.returncode, rejecting.stdout, rejecting.stderr,
-                          "the critic rejects nearly everything")
+                          "the critic rejects nearly everything", expected_status=1)
     shifted = gaussgan("evaluate", run_id, "--n", "300", "--refine", "drs", "--drs-gamma", "0.95", cwd=scratch)
     assert shifted.returncode == 0 and "300 points refined by drs against" in shifted.stdout, shifted.stderr
     np.save(scratch / "points.npy", np.zeros((10, 2)))
