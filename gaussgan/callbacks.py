@@ -111,15 +111,17 @@ def read_snapshots(folder: Path) -> dict[int, np.ndarray]:
 
 # %% ../nbs/14_callbacks.ipynb #51635074
 class LivePlot(Callback):
-    "One figure in a notebook, redrawn in place every `every` epochs: the samples over the target, the monitor so far."
-    def __init__(self, target=None,          # drawn under the samples (None: the samples alone)
+    "One figure in a notebook, redrawn in place as a run trains: the samples over the target, the monitor so far."
+    def __init__(self, target=None,             # drawn under the samples (None: the samples alone)
                  monitor: str = "KLDivergence", # the validation metric plotted by epoch
-                 every: int = 5,             # epochs between redraws (and the last epoch)
-                 n: int = 1000,              # points drawn for each picture
+                 every: int = 1,                # epochs between pictures (and one at the end)
+                 budget: float | None = None,   # or: at most this share of the training time spent drawing
+                 n: int = 1000,                 # points drawn for each picture
                 ):
-        self.target, self.monitor, self.every, self.n = target, monitor, every, n
+        self.target, self.monitor, self.every, self.budget, self.n = target, monitor, every, budget, n
         self.values: dict[int, float] = {}  # epoch -> the monitor's value
-        self.handle = None                  # IPython's display handle, made at the first picture
+        self.handle, self.drawn_epoch = None, None  # IPython's display handle, made at the first picture
+        self.drawing_seconds, self.started = 0.0, time.perf_counter()
 
     def picture(self, points: np.ndarray, epoch: int) -> bytes:
         "The figure as PNG bytes: samples over the target beside the monitor by epoch."
@@ -131,18 +133,28 @@ class LivePlot(Callback):
         buffer = io.BytesIO(); figure.savefig(buffer, format="png", dpi=80)
         return buffer.getvalue()
 
-    def on_validation_epoch_end(self, trainer, pl_module):
-        if trainer.sanity_checking: return
-        epoch = trainer.current_epoch
-        if (value := trainer.callback_metrics.get(f"val/{self.monitor}")) is not None: self.values[epoch] = float(value)
-        if (epoch + 1) % self.every and epoch + 1 < trainer.max_epochs: return
+    def draw(self, pl_module, epoch: int) -> None:
+        "Sample, draw and show (or redraw) the picture of `epoch`, counting the time it takes."
+        from IPython.display import Image, display  # here: only a notebook has IPython, and only it draws
+        start = time.perf_counter()
         with pl_module.random.fork(pl_module.device):  # the draws leave the run's random state as it was
             points = pl_module.sample(self.n).numpy()
-        from IPython.display import Image, display  # here: only a notebook has IPython, and only it draws
         points = points[0] if points.ndim == 3 else points  # a seed ensemble's: its first seed
         image = Image(data=self.picture(points, epoch))
         if self.handle is None: self.handle = display(image, display_id=True)
         else: self.handle.update(image)
+        self.drawn_epoch, self.drawing_seconds = epoch, self.drawing_seconds + time.perf_counter() - start
+
+    def on_fit_start(self, trainer, pl_module): self.started = time.perf_counter()
+    def on_validation_epoch_end(self, trainer, pl_module):
+        if trainer.sanity_checking: return
+        epoch = trainer.current_epoch
+        if (value := trainer.callback_metrics.get(f"val/{self.monitor}")) is not None: self.values[epoch] = float(value)
+        due = (epoch + 1) % self.every == 0 and (self.budget is None or self.drawing_seconds
+                                                  <= self.budget * (time.perf_counter() - self.started))
+        if due: self.draw(pl_module, epoch)
+    def on_train_end(self, trainer, pl_module):  # the last epoch's picture, however the run ended
+        if self.values and self.drawn_epoch != max(self.values): self.draw(pl_module, max(self.values))
 
 # %% ../nbs/14_callbacks.ipynb #f3a1b0e8
 def make_profiler(run_dir: Path) -> PyTorchProfiler:

@@ -99,10 +99,11 @@ def _checkpoint_uri(uri: str, name: str) -> str:
 # %% ../nbs/15_checkpoints.ipynb #3717b707
 def fetch_checkpoint(run: str | Path,               # run id, run folder, .ckpt file, or MLflow URI (runs:/, models:/)
                      output_dir: str | Path = "runs", # where run ids are looked up on this disk
-                     name: str = "last.ckpt",         # which checkpoint of a run: last.ckpt or best.ckpt
+                     name: str = "last",              # which checkpoint of a run: last or best (.ckpt optional)
                      tracking_uri: str | None = None, # where to fetch from; None: MLFLOW_TRACKING_URI or the default
                     ) -> Path:
     "The checkpoint `run` names, on this disk or fetched from MLflow."
+    name = name if name.endswith(".ckpt") else f"{name}.ckpt"
     uri = mlflow_destination(Config(tracking_uri=tracking_uri))[0]
     if str(run).startswith(MLFLOW_URI_SCHEMES):
         fetched = _download(_checkpoint_uri(str(run), name), uri)
@@ -121,7 +122,7 @@ def _data_on_disk(config: Config) -> Config:
 
 def load_model(run: str | Path,              # run id, run folder, .ckpt file, or MLflow URI (runs:/, models:/)
                output_dir: str | Path = "runs", # where run ids are looked up
-               checkpoint: str = "last.ckpt",   # which checkpoint of a run folder: last.ckpt or best.ckpt
+               checkpoint: str = "last",        # which checkpoint of a run: last or best (.ckpt optional)
                tracking_uri: str | None = None, # where a run that is not on this disk is fetched from
               ) -> GaussGan:
     "The trained `GaussGan` of a run written by `train`, ready to `sample`; the global random state left alone."

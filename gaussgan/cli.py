@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import os
 import sys
 import time
@@ -14,12 +15,15 @@ import typing
 import warnings
 from pathlib import Path
 
+import yaml
+
 from . import __version__
 from .config import KEY_ALIASES, Config, ConfigNote, load_config
 from .errors import GaussGanError, RunFailed
 
 # %% auto #0
-__all__ = ['RUN_HELP', 'COMMANDS', 'make_parser', 'format_summary', 'format_seed_runs', 'format_sweep', 'main']
+__all__ = ['RUN_HELP', 'COMMANDS', 'make_parser', 'unknown_arguments', 'format_summary', 'format_seed_runs', 'resolved_yaml',
+           'format_sweep', 'main']
 
 # %% ../nbs/23_cli.ipynb #b209fcc3
 class _OneLineErrors(argparse.ArgumentParser):
@@ -38,15 +42,13 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
         listy = typing.get_origin(hints[f.name]) is list
         shown = ",".join(map(str, default)) if listy and default else default
-        flags = [_flag(f.name), *[_flag(old) for old, new in KEY_ALIASES.items() if new == f.name]]
         help = f"{f.metadata['help']} (default: {shown})".replace("%", "%%")
-        if hints[f.name] is bool:
-            group.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help)
-        elif f.name == "tags":  # one --tag per tag reads better than a comma list
-            group.add_argument("--tag", dest="tags", action="append", metavar="KEY=VALUE", help=help)
-        else:
-            group.add_argument(*flags, dest=f.name, metavar="A,B,..." if listy else f.name.upper(), default=None,
-                               help=help)
+        if hints[f.name] is bool: kind = dict(action=argparse.BooleanOptionalAction, default=None)
+        elif f.name == "tags": kind = dict(action="append", metavar="KEY=VALUE")  # one --tag per tag
+        else: kind = dict(metavar="A,B,..." if listy else f.name.upper(), default=None)
+        group.add_argument("--tag" if f.name == "tags" else _flag(f.name), dest=f.name, help=help, **kind)
+        for old in [old for old, new in KEY_ALIASES.items() if new == f.name]:  # the earlier system's names: accepted,
+            group.add_argument(_flag(old), dest=f.name, help=argparse.SUPPRESS, **kind)  # not listed in --help
 
 # %% ../nbs/23_cli.ipynb #43834778
 def _positive_int(text: str) -> int:
@@ -106,7 +108,8 @@ def _add_run_commands(commands) -> None:
                     "--data-file.")
     evaluate.add_argument("source", metavar="RUN_OR_POINTS", help=f"{RUN_HELP}; or a .npz, .npy or .csv of points")
     evaluate.add_argument("--n", type=_positive_int, default=2000, help="points drawn from a run (default: 2000)")
-    evaluate.add_argument("--target", help="score against this target's density: two_gaussians, uniform, mixture")
+    evaluate.add_argument("--target", help="score against this target's density: two_gaussians, uniform, mixture, ring "
+                          "or grid (a run's own mixture, ring or grid settings, else their defaults)")
     evaluate.add_argument("--data-file", metavar="FILE", help="score against the points of this file (no density)")
     for sub in (sample, evaluate):
         sub.add_argument("--checkpoint", choices=("last", "best"), default="last", help="which weights (default: last)")
@@ -142,9 +145,22 @@ def make_parser() -> argparse.ArgumentParser:
     _add_sweep_options(sweep_parser)
     for sub in (train_parser, bench_parser, sweep_parser):
         sub.add_argument("--config", metavar="FILE", help="YAML file of config keys")
+        sub.add_argument("--print-config", action="store_true",
+                         help="print the config these options resolve to, as YAML that --config reads, and stop")
         _add_config_options(sub)
     _add_run_commands(commands)
+    parser.commands = commands.choices  # each command's own parser, for its options and its --help
     return parser
+
+# %% ../nbs/23_cli.ipynb #5a672986
+def unknown_arguments(parser: argparse.ArgumentParser, command: str | None, extras: list[str]) -> str:
+    "argparse's error for `extras`, each unknown option with the command's nearest one, and the command's --help."
+    own = parser.commands.get(command, parser) if command else parser
+    known = [flag for action in own._actions if action.help != argparse.SUPPRESS for flag in action.option_strings]
+    def hinted(extra: str) -> str:
+        nearest = difflib.get_close_matches(extra.split("=")[0], known, n=1) if extra.startswith("--") else []
+        return f"{extra} (did you mean {nearest[0]}?)" if nearest else extra
+    return f"gaussgan: error: unrecognized arguments: {' '.join(map(hinted, extras))} (see '{own.prog} --help')\n"
 
 # %% ../nbs/23_cli.ipynb #e3392dfc
 def _mlflow_ui_hint(uri: str) -> str:
@@ -231,7 +247,7 @@ def _sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix not in (".npz", ".npy", ".csv"):
         raise GaussGanError(f"--out {args.out}: unsupported file type {out.suffix!r}; allowed: .npz, .npy, .csv")
-    model = load_model(args.run, args.output_dir, checkpoint=f"{args.checkpoint}.ckpt")
+    model = load_model(args.run, args.output_dir, checkpoint=args.checkpoint)
     model.reseed(model.config["seed"])
     points = (_refined(model, args) if args.refine else model.sample(args.n)).numpy()  # an ensemble's: (seeds, n, 2)
     seeds = getattr(model, "seeds", None)
@@ -255,7 +271,7 @@ def _points_and_config(args: argparse.Namespace):
     if source.is_file() and source.suffix.lower() in POINT_FILE_TYPES:
         if args.refine: raise GaussGanError(f"--refine needs a run (its critic chooses the points), not {source}")
         return {(None, None): load_points(source)[0]}, Config(), None
-    model = load_model(args.source, args.output_dir, checkpoint=f"{args.checkpoint}.ckpt")
+    model = load_model(args.source, args.output_dir, checkpoint=args.checkpoint)
     model.reseed(model.config["seed"])
     samples = {None: model.sample(args.n)} | ({args.refine: _refined(model, args)} if args.refine else {})
     seeds = getattr(model, "seeds", None) or [None]  # a seed ensemble's points: (seeds, n, 2), each seed's context
@@ -321,6 +337,11 @@ def _read_config(args: argparse.Namespace) -> Config:
         if issubclass(note.category, ConfigNote): print(f"gaussgan: note: {note.message}", file=sys.stderr)
     return config
 
+# %% ../nbs/23_cli.ipynb #549550f3
+def resolved_yaml(config: Config) -> str:
+    "`config` as the YAML file `--config` reads back to the same config: every key, in the settings' order."
+    return yaml.safe_dump(dataclasses.asdict(config), sort_keys=False, allow_unicode=True)
+
 # %% ../nbs/23_cli.ipynb #b39f3743
 def _train(args: argparse.Namespace) -> int:
     config = _read_config(args)
@@ -372,12 +393,17 @@ COMMANDS = {"train": _train, "sample": _sample, "evaluate": _evaluate, "sweep": 
 def main(argv: list[str] | None = None) -> int:
     "Run `gaussgan` with `argv` (default: the process's arguments); returns the exit status."
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras: parser.exit(2, unknown_arguments(parser, args.command, extras))
     if args.command is None:  # a bare `gaussgan`: what it can do, not an error
         parser.print_help()
         return 0
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when MLflow is first imported, in a command
-    try: return COMMANDS[args.command](args)
+    try:
+        if getattr(args, "print_config", False):  # what the options resolve to, and nothing run
+            print(resolved_yaml(_read_config(args)), end="")
+            return 0
+        return COMMANDS[args.command](args)
     except RunFailed as e:  # the work failed as it ran: exit 1, as argparse and click keep 2 for usage errors
         print(f"gaussgan: error: {e}", file=sys.stderr)
         return 1

@@ -128,7 +128,8 @@ class MetricSettings:
     "Metrics and convergence: what validation measures and when a run has converged."
     metrics: list[str] = setting(["IsPositive", "LogLikelihood", "KLDivergence", "WassersteinDistance", "MMD",
                                   "MMDMultiScale", "HighQuality"], "validation metrics computed every validation "
-                                 "(all of them; those a target cannot have are left out)",
+                                 "(all but KeptKLDivergence, which a killer run adds; those a target cannot have "
+                                 "are left out)",
                                  group="Metrics and convergence")
     validation_samples: int = setting(500, "generated points scored at each validation")
     reference_samples: int = setting(2000, "points of the target's reference sample every metric compares with")

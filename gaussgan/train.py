@@ -127,14 +127,14 @@ def informational_logs(shown: bool):
 
 # %% ../nbs/18_train.ipynb #8e30ee23
 def _live_plot(config: Config, *, target, live: bool | int) -> list[Callback]:
-    "The `LivePlot` that `live` asks for: True, about ten pictures a run; a number k, one every k epochs."
+    "The `LivePlot` that `live` asks for: True, as many pictures as 3% of the time allows; k, one every k epochs."
     if live is False or live == 0: return []
     try: from IPython import get_ipython
     except ImportError: get_ipython = lambda: None  # noqa: E731 -- no IPython, so no notebook
     if get_ipython() is None:
         raise GaussGanError("live: redraws a figure in a Jupyter notebook, and this is not one; leave it out here")
-    every = max(1, round(config.max_epochs / 10)) if live is True else int(live)
-    return [LivePlot(target=target, monitor=convergence_metric(config), every=every)]
+    every, budget = (1, 0.03) if live is True else (int(live), None)
+    return [LivePlot(target=target, monitor=convergence_metric(config), every=every, budget=budget)]
 
 # %% ../nbs/18_train.ipynb #edf66f61
 def _train(config: Config, *, callbacks: Sequence[Callback], resume: str | Path | None,

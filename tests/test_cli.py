@@ -327,3 +327,15 @@ def test_every_documented_exit_status_is_what_a_command_returns(scratch, monkeyp
         assert cli.main(args) == status, (args, capsys.readouterr().err)
         err = capsys.readouterr().err
         assert status in (0, 130) or (err.startswith("gaussgan: error: ") and err.count("\n") == 1), err
+
+
+def test_print_config_is_the_resolved_config_and_reads_back(scratch, capsys):
+    from gaussgan.cli import main
+    from gaussgan.config import Config, load_config
+    assert main(["train", "--preset", "grid25", "--max-epochs", "9", "--noise", "quantum_samples", "--print-config"]) == 0
+    printed = capsys.readouterr().out
+    (scratch / "printed.yaml").write_text(printed)
+    assert load_config(scratch / "printed.yaml") == Config.from_preset("grid25", max_epochs=9, noise="quantum_samples")
+    assert main(["train", "--config", "printed.yaml", "--print-config"]) == 0
+    assert capsys.readouterr().out == printed  # a fixed point: printing what it reads gives the same file
+    assert not (scratch / "runs").exists() and not (scratch / "mlflow.db").exists()  # nothing trained or logged
