@@ -22,8 +22,7 @@ from .config import KEY_ALIASES, Config, ConfigNote, load_config
 from .errors import GaussGanError, RunFailed
 
 # %% auto #0
-__all__ = ['RUN_HELP', 'COMMANDS', 'make_parser', 'unknown_arguments', 'format_summary', 'format_seed_runs', 'resolved_yaml',
-           'format_sweep', 'main']
+__all__ = ['RUN_HELP', 'COMMANDS', 'make_parser', 'unknown_arguments', 'resolved_yaml', 'format_sweep', 'main']
 
 # %% ../nbs/23_cli.ipynb #b209fcc3
 class _OneLineErrors(argparse.ArgumentParser):
@@ -77,8 +76,13 @@ def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
                         "(default: 20)")
     parser.add_argument("--study", metavar="NAME", help="the study's name (default: sweep-<date>-<time>); workers "
                         "given the same name and storage share it")
-    parser.add_argument("--storage", metavar="URL", help="Optuna storage (default: sqlite:///optuna.db here); a "
-                        "database such as postgresql://user:password@host/db lets several machines share a study")
+    parser.add_argument("--storage", metavar="URL", help="where the study lives: a journal file (default: "
+                        "optuna.journal here, for workers on this machine) or a database URL such as "
+                        "postgresql+psycopg2://user:password@host/db, which lets several machines share a study")
+    parser.add_argument("--sampler", default="tpe", help="how trials are chosen: tpe, random, cmaes or grid "
+                        "(default: tpe)")
+    parser.add_argument("--pruner", default="median", help="how trials are stopped early: median, hyperband or none "
+                        "(default: median)")
     parser.add_argument("--jobs", type=_positive_int, default=1, help="worker processes on this machine (default: 1)")
     parser.add_argument("--sampler-seed", type=int, help=argparse.SUPPRESS)  # given to the workers a sweep starts
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # they leave the summary to it
@@ -162,75 +166,6 @@ def unknown_arguments(parser: argparse.ArgumentParser, command: str | None, extr
         return f"{extra} (did you mean {nearest[0]}?)" if nearest else extra
     return f"gaussgan: error: unrecognized arguments: {' '.join(map(hinted, extras))} (see '{own.prog} --help')\n"
 
-# %% ../nbs/23_cli.ipynb #e3392dfc
-def _mlflow_ui_hint(uri: str) -> str:
-    return f"mlflow ui --backend-store-uri {uri}" if uri.startswith(("sqlite:", "file:")) else f"open {uri}"
-
-# %% ../nbs/23_cli.ipynb #7dab5365
-def _stop_line(result) -> str:
-    stop = result.stopped_early
-    if stop is None: return f"Run {result.run_id} finished ({len(result.history)} epochs)"
-    return (f"Run {result.run_id} stopped early after epoch {stop['stopped_after_epoch']}: {stop['metric']} had not "
-            f"improved for {stop['patience']} validations (best {stop['best_value']:.4f} at epoch "
-            f"{stop['best_epoch']})")
-
-# %% ../nbs/23_cli.ipynb #538c4614
-def format_summary(result,                      # what `gaussgan.train.train` returned (a `TrainResult`)
-                   seconds: float | None = None, # how long the run took, when known
-                  ) -> str:
-    "A human-readable account of a finished run."
-    took = f" in {seconds:.1f} s" if seconds is not None else ""
-    plots = ", ".join(str(p) for p in result.plots)
-    lines = [f"{_stop_line(result)}{took}.",
-             f"  run folder:  {result.run_dir}", f"  checkpoints: {result.checkpoint} (last), "
-             f"{result.best_checkpoint} (best)", f"  plots:       {plots}",
-             f"  samples:     {result.run_dir / 'samples.npz'}",
-             f"  MLflow:      {result.tracking_uri}, experiment '{result.experiment_name}' "
-             f"(view: {_mlflow_ui_hint(result.tracking_uri)})",
-             f"Final validation metrics, against {result.reference}:"]
-    if result.seeds is not None: lines[-1:] = _seed_lines(result.seeds, result.reference)
-    else: lines += [f"  {k:32} {v: .4f}" for k, v in result.metrics.items()]
-    lines += _coverage_lines(result.samples, result.coverage)
-    if result.profile_trace is not None:
-        lines.append(f"Profile of the first training steps: {result.profile_trace} "
-                     "(open in https://ui.perfetto.dev or chrome://tracing)")
-    return "\n".join(lines)
-
-# %% ../nbs/23_cli.ipynb #aa7c59e9
-def _seed_lines(table, reference: str) -> list[str]:
-    "Each final value's mean ± std over the seeds, and each seed's value beside it."
-    from gaussgan.results import seed_statistics
-    stats = seed_statistics(table)
-    lines = [f"Final values over {len(table)} seeds, against {reference}:",
-             f"  {'':32} {'mean ± std':>19}" + "".join(f"{f'seed {seed}':>11}" for seed in table.index)]
-    for name in table.columns:
-        spread = f"{stats.at['mean', name]:.4f} ± {stats.at['std', name]:.4f}"
-        lines.append(f"  {name:32} {spread:>19}" + "".join(f"{value:>11.4f}" for value in table[name]))
-    return lines
-
-# %% ../nbs/23_cli.ipynb #21dc0405
-def format_seed_runs(result,                      # what `train` returned for seeds run one after another (`SeedRuns`)
-                     seconds: float | None = None,
-                    ) -> str:
-    "A human-readable account of seeds trained one after another, each its own run."
-    took = f" in {seconds:.1f} s" if seconds is not None else ""
-    first = result.runs[0]
-    lines = [f"{len(result.runs)} seeds trained one after another{took}, each its own run tagged "
-             f"gaussgan.seed_group={result.group}:"]
-    lines += [f"  seed {seed}: run {run.run_id}, folder {run.run_dir}" for seed, run in zip(result.seeds.index,
-                                                                                          result.runs)]
-    lines += [f"  table: {result.folder / 'seeds.csv'}, figure: {result.folder / 'seeds.png'}",
-              f"  MLflow: {first.tracking_uri}, experiment '{first.experiment_name}' "
-              f"(view: {_mlflow_ui_hint(first.tracking_uri)})"]
-    return "\n".join(lines + _seed_lines(result.seeds, first.reference))
-
-# %% ../nbs/23_cli.ipynb #45da28d0
-def _coverage_lines(samples, coverage: dict | None) -> list[str]:
-    if coverage is None: return []
-    n, shares = len(samples), " / ".join(f"{s:.1%}" for s in coverage["shares"])
-    return [f"Mode coverage of {n} samples: {coverage['within']:.1%} within 3σ of a mode; "
-            f"shares of those: {shares}", f"  x > 0: {(samples[:, 0] > 0).mean():.1%}"]
-
 # %% ../nbs/23_cli.ipynb #d497b8c0
 def _refined(model, args: argparse.Namespace):
     "`args.n` points of `model` refined by `args.refine`, with a line saying what they cost."
@@ -285,6 +220,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from gaussgan.data import load_points
     from gaussgan.data import GaussianMixture
     from gaussgan.metrics import MetricContext, evaluate, mode_coverage
+    from gaussgan.results import coverage_lines
     from gaussgan.build import build_target_and_points, describe_reference, make_metric_context, metric_options
     samples, config, contexts = _points_and_config(args)
     if args.data_file:
@@ -304,7 +240,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         target = context.target
         coverage = (mode_coverage(points, target.means, covs=target.covs) if isinstance(target, GaussianMixture)
                     else None)
-        for line in _coverage_lines(points.numpy(), coverage): print(line)
+        for line in coverage_lines(points.numpy(), coverage): print(line)
     return 0
 
 # %% ../nbs/23_cli.ipynb #6163963d
@@ -345,6 +281,7 @@ def resolved_yaml(config: Config) -> str:
 # %% ../nbs/23_cli.ipynb #b39f3743
 def _train(args: argparse.Namespace) -> int:
     config = _read_config(args)
+    from gaussgan.results import format_seed_runs, format_summary
     from gaussgan.train import RunInterrupted, train
     start = time.perf_counter()
     try: result = train(config, resume=args.resume)
@@ -382,7 +319,8 @@ def _sweep(args: argparse.Namespace) -> int:
     space = read_yaml(Path(args.space), what="search space file")
     from gaussgan.sweep import sweep
     result = sweep(config, space, trials=args.trials, study_name=args.study, storage=args.storage,
-                   workers=args.jobs, summary=not args.worker, sampler_seed=args.sampler_seed)
+                   workers=args.jobs, summary=not args.worker, sampler=args.sampler, pruner=args.pruner,
+                   sampler_seed=args.sampler_seed)
     if result is not None: print(format_sweep(result))
     return 0
 

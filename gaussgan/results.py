@@ -33,7 +33,8 @@ from .plots import save_run_plots
 
 # %% auto #0
 __all__ = ['TrainResult', 'SeedRuns', 'shown_path', 'shown_uri', 'final_coverage', 'seed_table', 'seed_statistics',
-           'welch_difference', 'runs_seed_table', 'seed_titles', 'final_metrics', 'finish_run']
+           'welch_difference', 'runs_seed_table', 'seed_titles', 'final_metrics', 'finish_run', 'format_summary',
+           'format_seed_runs', 'coverage_lines']
 
 # %% ../nbs/17_results.ipynb #4c6af495
 @dataclass
@@ -242,3 +243,72 @@ def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussData
                        best_checkpoint=Path(checkpoints[0].best_model_path), best=best, plots=plots, samples=samples,
                        metrics=metrics, coverage=coverage, history=history, model=model, reference=reference,
                        stopped_early=stopped_early, profile_trace=traces[0] if traces else None, seeds=seeds)
+
+# %% ../nbs/17_results.ipynb #e3392dfc
+def _mlflow_ui_hint(uri: str) -> str:
+    return f"mlflow ui --backend-store-uri {uri}" if uri.startswith(("sqlite:", "file:")) else f"open {uri}"
+
+# %% ../nbs/17_results.ipynb #7dab5365
+def _stop_line(result) -> str:
+    stop = result.stopped_early
+    if stop is None: return f"Run {result.run_id} finished ({len(result.history)} epochs)"
+    return (f"Run {result.run_id} stopped early after epoch {stop['stopped_after_epoch']}: {stop['metric']} had not "
+            f"improved for {stop['patience']} validations (best {stop['best_value']:.4f} at epoch "
+            f"{stop['best_epoch']})")
+
+# %% ../nbs/17_results.ipynb #538c4614
+def format_summary(result,                      # what `gaussgan.train.train` returned (a `TrainResult`)
+                   seconds: float | None = None, # how long the run took, when known
+                  ) -> str:
+    "A human-readable account of a finished run."
+    took = f" in {seconds:.1f} s" if seconds is not None else ""
+    plots = ", ".join(str(p) for p in result.plots)
+    lines = [f"{_stop_line(result)}{took}.",
+             f"  run folder:  {result.run_dir}", f"  checkpoints: {result.checkpoint} (last), "
+             f"{result.best_checkpoint} (best)", f"  plots:       {plots}",
+             f"  samples:     {result.run_dir / 'samples.npz'}",
+             f"  MLflow:      {result.tracking_uri}, experiment '{result.experiment_name}' "
+             f"(view: {_mlflow_ui_hint(result.tracking_uri)})",
+             f"Final validation metrics, against {result.reference}:"]
+    if result.seeds is not None: lines[-1:] = _seed_lines(result.seeds, result.reference)
+    else: lines += [f"  {k:32} {v: .4f}" for k, v in result.metrics.items()]
+    lines += coverage_lines(result.samples, result.coverage)
+    if result.profile_trace is not None:
+        lines.append(f"Profile of the first training steps: {result.profile_trace} "
+                     "(open in https://ui.perfetto.dev or chrome://tracing)")
+    return "\n".join(lines)
+
+# %% ../nbs/17_results.ipynb #aa7c59e9
+def _seed_lines(table, reference: str) -> list[str]:
+    "Each final value's mean ± std over the seeds, and each seed's value beside it."
+    stats = seed_statistics(table)
+    lines = [f"Final values over {len(table)} seeds, against {reference}:",
+             f"  {'':32} {'mean ± std':>19}" + "".join(f"{f'seed {seed}':>11}" for seed in table.index)]
+    for name in table.columns:
+        spread = f"{stats.at['mean', name]:.4f} ± {stats.at['std', name]:.4f}"
+        lines.append(f"  {name:32} {spread:>19}" + "".join(f"{value:>11.4f}" for value in table[name]))
+    return lines
+
+# %% ../nbs/17_results.ipynb #21dc0405
+def format_seed_runs(result,                      # what `train` returned for seeds run one after another (`SeedRuns`)
+                     seconds: float | None = None,
+                    ) -> str:
+    "A human-readable account of seeds trained one after another, each its own run."
+    took = f" in {seconds:.1f} s" if seconds is not None else ""
+    first = result.runs[0]
+    lines = [f"{len(result.runs)} seeds trained one after another{took}, each its own run tagged "
+             f"gaussgan.seed_group={result.group}:"]
+    lines += [f"  seed {seed}: run {run.run_id}, folder {run.run_dir}" for seed, run in zip(result.seeds.index,
+                                                                                          result.runs)]
+    lines += [f"  table: {result.folder / 'seeds.csv'}, figure: {result.folder / 'seeds.png'}",
+              f"  MLflow: {first.tracking_uri}, experiment '{first.experiment_name}' "
+              f"(view: {_mlflow_ui_hint(first.tracking_uri)})"]
+    return "\n".join(lines + _seed_lines(result.seeds, first.reference))
+
+# %% ../nbs/17_results.ipynb #45da28d0
+def coverage_lines(samples, coverage: dict | None) -> list[str]:
+    "How the final samples cover a mixture's modes, in lines of text (none without a mixture)."
+    if coverage is None: return []
+    n, shares = len(samples), " / ".join(f"{s:.1%}" for s in coverage["shares"])
+    return [f"Mode coverage of {n} samples: {coverage['within']:.1%} within 3σ of a mode; "
+            f"shares of those: {shares}", f"  x > 0: {(samples[:, 0] > 0).mean():.1%}"]

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import inspect
 import posixpath
@@ -15,11 +16,10 @@ import sys
 from pathlib import Path
 
 import yaml
-from nbdev.showdoc import BasicMarkdownRenderer
 
 # %% auto #0
-__all__ = ['class_header', 'ClassRenderer', 'page_cells', 'output_problems', 'site_pages', 'notebook_summary', 'parts_table',
-           'navigation', 'front_matter', 'pandoc_id', 'page_html', 'render_site', 'main']
+__all__ = ['class_header', 'class_markdown', 'class_renderer', 'page_cells', 'output_problems', 'site_pages', 'notebook_summary',
+           'parts_table', 'navigation', 'front_matter', 'pandoc_id', 'page_html', 'render_site', 'main']
 
 # %% ../nbs/24_site.ipynb #ba79f435
 def class_header(cls: type) -> str:
@@ -44,20 +44,31 @@ def _field_table(cls: type) -> str | None:
     return "\n".join(["| field | default | meaning |", "|---|---|---|", *rows])
 
 # %% ../nbs/24_site.ipynb #2aba037d
-class ClassRenderer(BasicMarkdownRenderer):
-    "nbdev's `show_doc` Markdown, with a class as `class Name(Bases):`, its own constructor, and its fields' meanings."
-    def _repr_markdown_(self):
-        text = super()._repr_markdown_()
-        if not inspect.isclass(self.sym): return text
-        head, _, rest = text.partition("```python\n")
-        signature, _, tail = rest.partition("```")
-        table = _field_table(self.sym)
-        if table or not _own_constructor(self.sym): code = class_header(self.sym)
-        else:
-            init = signature.strip().replace(f"def {self.sym.__name__}(", "def __init__(self, ", 1)
-            init = init.replace("(self, \n", "(self,\n")
-            code = class_header(self.sym) + "\n" + "\n".join("    " + line for line in init.splitlines())
-        return head + f"```python\n{code}\n```" + tail + (f"\n\n{table}" if table else "")
+def class_markdown(sym, text: str) -> str:
+    "nbdev's Markdown `text` of `sym`, a class shown as `class Name(Bases):` with its own constructor or its fields."
+    if not inspect.isclass(sym): return text
+    head, _, rest = text.partition("```python\n")
+    signature, _, tail = rest.partition("```")
+    table = _field_table(sym)
+    if table or not _own_constructor(sym): code = class_header(sym)
+    else:
+        init = signature.strip().replace(f"def {sym.__name__}(", "def __init__(self, ", 1)
+        init = init.replace("(self, \n", "(self,\n")
+        code = class_header(sym) + "\n" + "\n".join("    " + line for line in init.splitlines())
+    return head + f"```python\n{code}\n```" + tail + (f"\n\n{table}" if table else "")
+
+# %% ../nbs/24_site.ipynb #d16dc28b
+@functools.cache
+def _renderer_class() -> type:
+    "nbdev's Markdown renderer with `class_markdown`, made on first use: nbdev is a docs tool, not a dependency."
+    from nbdev.showdoc import BasicMarkdownRenderer
+    class ClassRenderer(BasicMarkdownRenderer):
+        def _repr_markdown_(self): return class_markdown(self.sym, super()._repr_markdown_())
+    return ClassRenderer
+
+def class_renderer(sym, **kwargs):
+    "The `show_doc` renderer settings.ini names: nbdev's, with classes shown as classes (`class_markdown`)."
+    return _renderer_class()(sym, **kwargs)
 
 # %% ../nbs/24_site.ipynb #bf434c7c
 _DIRECTIVE = re.compile(r"^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$")

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import math
 import os
 import socket
@@ -25,6 +26,7 @@ import yaml
 from lightning.pytorch.callbacks import Callback
 from mlflow import MlflowClient
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.storages.journal import JournalFileBackend
 
 from .config import Config, ConfigError, check_keys, mlflow_destination, read_yaml
 from .errors import GaussGanError, RunFailed, TrainingDiverged
@@ -36,8 +38,9 @@ from .tracking import make_logger
 from .train import train
 
 # %% auto #0
-__all__ = ['SweepError', 'search_space', 'load_search_space', 'TrialReporter', 'suggest', 'run_trial', 'open_study',
-           'SweepResult', 'trials_table', 'save_study_plots', 'sweep']
+__all__ = ['PRUNERS', 'SAMPLERS', 'SweepError', 'search_space', 'load_search_space', 'TrialReporter', 'suggest', 'run_trial',
+           'make_pruner', 'grid_values', 'make_sampler', 'study_storage', 'open_study', 'SweepResult', 'trials_table',
+           'save_study_plots', 'sweep']
 
 # %% ../nbs/19_sweep.ipynb #71eac6b0
 class SweepError(GaussGanError):
@@ -176,11 +179,39 @@ def run_trial(trial: optuna.Trial, *, base: Config, space: dict[str, BaseDistrib
 # %% ../nbs/19_sweep.ipynb #12e40761
 _PARENT_RUN = "mlflow_parent_run_id"  # the study's user attribute naming its MLflow parent run
 _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+PRUNERS = ("median", "hyperband", "none")
 
-def _pruner() -> optuna.pruners.BasePruner:
-    # The median of at least five earlier trials, and not before the third epoch (the first epochs of every run are
-    # far from their end).
-    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+def make_pruner(name: str, *, max_epochs: int) -> optuna.pruners.BasePruner:
+    "The pruner `name`: `median`, `hyperband` over the run's epochs, or `none`."
+    if name == "median":  # at least five earlier trials, and not before the third epoch (the first are far from the end)
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+    if name == "hyperband": return optuna.pruners.HyperbandPruner(min_resource=3, max_resource=max_epochs)
+    if name == "none": return optuna.pruners.NopPruner()
+    raise SweepError(f"unknown pruner {name!r}; allowed: {', '.join(PRUNERS)}")
+
+# %% ../nbs/19_sweep.ipynb #a685154a
+SAMPLERS = ("tpe", "random", "cmaes", "grid")
+
+def grid_values(space: dict[str, BaseDistribution]) -> dict[str, list]:
+    "Every value of each key for a grid search: its choices, or its range's steps (a range needs a step)."
+    grid = {}
+    for key, d in space.items():
+        if isinstance(d, CategoricalDistribution): grid[key] = list(d.choices)
+        elif d.log or d.step is None:
+            raise SweepError(f"sampler grid: {key} is a continuous range; give it a step or a list of choices")
+        else: grid[key] = [d.low + k * d.step for k in range(round((d.high - d.low) / d.step) + 1)]
+    return grid
+
+def make_sampler(name: str, *, seed: int, space: dict[str, BaseDistribution]) -> optuna.samplers.BaseSampler:
+    "The sampler `name` (one of `SAMPLERS`), seeded; a grid over `space`."
+    if name == "tpe": return optuna.samplers.TPESampler(seed=seed)
+    if name == "random": return optuna.samplers.RandomSampler(seed=seed)
+    if name == "cmaes":
+        if importlib.util.find_spec("cmaes") is None:
+            raise SweepError("sampler cmaes needs the cmaes package: pip install cmaes")
+        return optuna.samplers.CmaEsSampler(seed=seed)
+    if name == "grid": return optuna.samplers.GridSampler(grid_values(space), seed=seed)
+    raise SweepError(f"unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")
 
 # %% ../nbs/19_sweep.ipynb #e7858a45
 def _rdb_storage(url: str, attempts: int = 5) -> optuna.storages.BaseStorage:
@@ -191,15 +222,21 @@ def _rdb_storage(url: str, attempts: int = 5) -> optuna.storages.BaseStorage:
             if attempt == attempts - 1: raise
             time.sleep(1 + attempt)
 
+def study_storage(url: str) -> optuna.storages.BaseStorage:
+    "A journal file (a path ending in .journal or .log) or a database (an SQLAlchemy URL such as sqlite:///…)."
+    if "://" not in url and url.endswith((".journal", ".log")):
+        return optuna.storages.JournalStorage(JournalFileBackend(str(Path(url).resolve())))
+    return _rdb_storage(url)
+
 # %% ../nbs/19_sweep.ipynb #23290405
-def _create_or_load(name: str, url: str, direction: str, sampler) -> tuple[optuna.Study, bool]:
+def _create_or_load(name: str, url: str, direction: str, sampler, pruner) -> tuple[optuna.Study, bool]:
     "The study, and whether this call made it."
     try:
-        storage = _rdb_storage(url)
+        storage = study_storage(url)
         try: return optuna.create_study(study_name=name, storage=storage, direction=direction, sampler=sampler,
-                                        pruner=_pruner()), True
+                                        pruner=pruner), True
         except optuna.exceptions.DuplicatedStudyError:
-            return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=_pruner()), False
+            return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner), False
     except Exception as e:  # a bad URL, a missing database driver, a database that does not answer
         reason = str(e).splitlines()[0] if str(e) else ""
         hint = ("; name an installed driver in the URL, e.g. postgresql+psycopg2://… with psycopg2-binary"
@@ -207,11 +244,15 @@ def _create_or_load(name: str, url: str, direction: str, sampler) -> tuple[optun
         raise SweepError(f"cannot use Optuna storage {url!r}: {type(e).__name__}: {reason}{hint}") from None
 
 # %% ../nbs/19_sweep.ipynb #10f84190
-def open_study(name: str, *, storage: str, base: Config, sampler_seed: int) -> tuple[optuna.Study, str]:
+def open_study(name: str, *, storage: str, base: Config,
+               sampler: optuna.samplers.BaseSampler | None = None, # None: TPE seeded by the config's seed
+               pruner: str = "median",
+              ) -> tuple[optuna.Study, str]:
     "The study `name` in `storage`, and its MLflow parent run; made by whichever process comes first."
     metric = convergence_metric(base)
     direction = "maximize" if METRICS[metric].higher_is_better else "minimize"
-    study, made = _create_or_load(name, storage, direction, optuna.samplers.TPESampler(seed=sampler_seed))
+    sampler = sampler or optuna.samplers.TPESampler(seed=base.seed)
+    study, made = _create_or_load(name, storage, direction, sampler, make_pruner(pruner, max_epochs=base.max_epochs))
     if not made: return study, _parent_of(study, direction, metric)
     parent = make_logger(dataclasses.replace(base, run_name=name, tags=[*base.tags, f"gaussgan.study={name}"]))
     study.set_user_attr("monitor", metric)
@@ -287,7 +328,7 @@ def _finish_parent(study: optuna.Study, parent_run_id: str, base: Config, folder
 
 # %% ../nbs/19_sweep.ipynb #0f7f396e
 def _start_workers(count: int, *, folder: Path, config: Config, space: dict, trials: int, study: str,
-                   storage: str) -> list:
+                   storage: str, sampler: str, pruner: str) -> list:
     "`count` more `gaussgan sweep` processes on the same study, reading the config and space written to `folder`."
     if count == 0: return []
     (folder / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(config)))
@@ -295,7 +336,7 @@ def _start_workers(count: int, *, folder: Path, config: Config, space: dict, tri
     command = [sys.executable, "-c", "import sys; from gaussgan.cli import main; sys.exit(main(sys.argv[1:]))",
                "sweep", "--config", str(folder / "config.yaml"), "--space",
                str(folder / "space.yaml"), "--trials", str(trials), "--study", study, "--storage", storage,
-               "--jobs", "1", "--worker"]
+               "--jobs", "1", "--worker", "--sampler", sampler, "--pruner", pruner]
     return [subprocess.Popen([*command, "--sampler-seed", str(config.seed + k + 1)]) for k in range(count)]
 
 # %% ../nbs/19_sweep.ipynb #c2aca0ea
@@ -303,22 +344,24 @@ def sweep(config: Config,                # the settings every trial shares
           space: dict,                   # the search space, as in the YAML file (see `search_space`)
           trials: int = 20,              # finished trials the study should hold
           study_name: str | None = None, # default: sweep-<date>-<time>
-          storage: str | None = None,    # an Optuna storage URL; default: SQLite in optuna.db here
+          storage: str | None = None,    # a journal file (.journal) or database URL; default: optuna.journal here
           workers: int = 1,              # processes on this machine working on the study
           summary: bool = True,          # write and log the summary at the end (workers started by a sweep do not)
+          sampler: str = "tpe",          # how trials are chosen: one of `SAMPLERS`
+          pruner: str = "median",        # how trials are stopped early: one of `PRUNERS`
           sampler_seed: int | None = None, # seeds Optuna's sampler; default: the config's seed
          ) -> SweepResult | None:
     "Run a study of `trials` trials over `space`, each trial a `train` run logged as a child of the study's run."
     if trials < 1 or workers < 1: raise SweepError(f"trials and workers must be positive, got {trials} and {workers}")
     parsed = search_space(space, config)
     study_name = study_name or time.strftime("sweep-%Y%m%d-%H%M%S")
-    storage = storage or f"sqlite:///{Path('optuna.db').resolve()}"
-    study, parent = open_study(study_name, storage=storage, base=config,
-                               sampler_seed=config.seed if sampler_seed is None else sampler_seed)
+    storage = storage or str(Path("optuna.journal").resolve())
+    chooser = make_sampler(sampler, seed=config.seed if sampler_seed is None else sampler_seed, space=parsed)
+    study, parent = open_study(study_name, storage=storage, base=config, sampler=chooser, pruner=pruner)
     enough = optuna.study.MaxTrialsCallback(trials, states=_FINISHED)
     with tempfile.TemporaryDirectory(prefix="gaussgan-sweep-") as folder:
         helpers = _start_workers(workers - 1, folder=Path(folder), config=config, space=space, trials=trials,
-                                 study=study_name, storage=storage)
+                                 study=study_name, storage=storage, sampler=sampler, pruner=pruner)
         try:
             if len(study.get_trials(states=_FINISHED)) < trials:
                 study.optimize(lambda trial: run_trial(trial, base=config, space=parsed, parent_run_id=parent),

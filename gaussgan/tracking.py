@@ -109,7 +109,9 @@ def make_logger(config: Config,
 
 # %% ../nbs/13_tracking.ipynb #ca2094f6
 def run_folder(logger: MLFlowLogger, config: Config) -> Path:
-    "A run's folder: its MLflow artifact folder when that is on this disk (so each file is stored once)."
+    "A run's folder: its MLflow artifact folder when that is on this disk under `output_dir` (each file stored once)."
     uri = logger.experiment.get_run(logger.run_id).info.artifact_uri
-    if uri.startswith("file:"): return Path(url2pathname(urlparse(uri).path))
-    return Path(config.output_dir).resolve() / logger.run_id  # uploaded to the tracking server at the end
+    own = Path(config.output_dir).resolve() / logger.run_id  # uploaded to MLflow's artifact store at the end
+    if not uri.startswith("file:"): return own
+    artifacts = Path(url2pathname(urlparse(uri).path))
+    return artifacts if artifacts.is_relative_to(Path(config.output_dir).resolve()) else own

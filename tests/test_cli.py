@@ -342,3 +342,18 @@ def test_print_config_is_the_resolved_config_and_reads_back(scratch, capsys):
     assert main(["train", "--config", "printed.yaml", "--print-config"]) == 0
     assert capsys.readouterr().out == printed  # a fixed point: printing what it reads gives the same file
     assert not (scratch / "runs").exists() and not (scratch / "mlflow.db").exists()  # nothing trained or logged
+
+
+def test_output_dir_is_honoured_when_the_experiment_already_exists(scratch):
+    "MLflow fixes an experiment's artifact folder at its first run; a later run still writes where it is asked to."
+    first = gaussgan("train", "--max-epochs", "1", *SMALL, cwd=scratch)
+    second = gaussgan("train", "--max-epochs", "1", *SMALL, "--output-dir", "elsewhere", cwd=scratch)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    run_id = second.stdout.split()[1]
+    assert (scratch / "elsewhere" / run_id / "checkpoints" / "last.ckpt").is_file()
+    assert str(scratch / "elsewhere" / run_id) in second.stdout
+    import mlflow
+    listed = {a.path for a in mlflow.MlflowClient(f"sqlite:///{scratch}/mlflow.db").list_artifacts(run_id)}
+    assert {"checkpoints", "samples.npz"} <= listed  # MLflow's copy, in the experiment's own artifact folder
+    resumed = gaussgan("train", "--resume", run_id, "--output-dir", "elsewhere", "--max-epochs", "2", cwd=scratch)
+    assert resumed.returncode == 0 and f"Run {run_id} finished (2 epochs)" in resumed.stdout, resumed.stderr

@@ -25,6 +25,7 @@ def test_wheel_holds_every_module_and_the_console_script(wheel):
     assert {"errors", "sources", "nets", "model", "config", "build", "tracking", "train", "bench", "cli"} <= modules
     for module in modules:
         assert f"gaussgan/{module}.py" in names, module
+    assert "gaussgan/py.typed" in names  # type checkers read the package's annotations
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "gaussgan = gaussgan.cli:main" in wheel.read(entry_points).decode()
 
@@ -40,7 +41,7 @@ def test_runtime_requirements_exclude_dev_tools(wheel):
 
 
 def test_import_needs_no_nbdev():
-    code = ("import sys, gaussgan.cli, gaussgan.train, gaussgan.bench; "
+    code = ("import sys, gaussgan.cli, gaussgan.train, gaussgan.bench, gaussgan.site; "
             "bad = [m for m in ('nbdev', 'execnb', 'nbconvert') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -79,3 +80,6 @@ def test_sdist_builds_a_wheel_that_installs_and_trains_in_a_fresh_venv(tmp_path)
                           "--dataset-size", "2000"], cwd=work, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "finished" in run.stdout and (work / "mlflow.db").exists() and list((work / "runs").iterdir())
+    docs_tool = subprocess.run([str(venv / "bin" / "python"), "-c", "import gaussgan.site, importlib.util; "
+                                "assert importlib.util.find_spec('nbdev') is None"], capture_output=True, text=True)
+    assert docs_tool.returncode == 0, docs_tool.stderr  # the docs module imports without the docs tool installed

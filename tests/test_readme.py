@@ -17,6 +17,7 @@ def test_readme_states_two_setup_commands_installing_cpu_torch_first():
 
 def test_ci_runs_the_readme_test_command():
     assert readme_commands()[1] in (REPO / ".ci" / "run").read_text()
+    assert f"run: {readme_commands()[1]}" in (REPO / ".github" / "workflows" / "test.yaml").read_text()
 
 
 def test_the_parts_table_is_made_from_the_notebooks_as_they_are():

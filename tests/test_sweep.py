@@ -48,7 +48,9 @@ def test_a_sweep_with_two_local_workers_prints_its_best_trial(scratch):
     assert done.returncode == 0, done.stderr
     assert "Study local: 4 trials" in done.stdout or "Study local: 5 trials" in done.stdout, done.stdout
     assert "Best trial " in done.stdout and "KLDivergence" in done.stdout
-    study = optuna.load_study(study_name="local", storage=f"sqlite:///{scratch}/optuna.db")
+    assert not (scratch / "optuna.db").exists()  # the default for workers on one machine: a journal file
+    from gaussgan.sweep import study_storage
+    study = optuna.load_study(study_name="local", storage=study_storage(str(scratch / "optuna.journal")))
     workers = check_study(study, mlflow.MlflowClient(f"sqlite:///{scratch}/mlflow.db"), trials=4)
     assert len(workers) == 2, workers  # both processes ran trials
     for name in ("trials.csv", "history.png", "importances.png"):
@@ -69,6 +71,22 @@ BAD_SPACES = [
     ("seeds: [1, 3]\nnoise: [classical_normal, quantum_samples]\nquantum_device: [torch, default.qubit]\n",
      "seeds 3 of noise quantum_samples on quantum_device default.qubit would be 3 runs, and a trial is one run"),
 ]
+
+
+def test_sampler_and_pruner_are_the_users_and_a_grid_covers_its_space(scratch):
+    "--sampler grid with --pruner none: every combination of the space's choices, once; an unknown name is one line."
+    (scratch / "space.yaml").write_text("n_critic: [1, 2]\nlearning_rate: [0.001, 0.003]\n")
+    done = subprocess.run(["gaussgan", "sweep", "--space", "space.yaml", "--trials", "4", "--study", "grid",
+                           "--sampler", "grid", "--pruner", "none", *QUICK], cwd=scratch, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    from gaussgan.sweep import study_storage
+    study = optuna.load_study(study_name="grid", storage=study_storage(str(scratch / "optuna.journal")))
+    assert sorted((t.params["n_critic"], t.params["learning_rate"]) for t in study.trials) == [
+        (1, 0.001), (1, 0.003), (2, 0.001), (2, 0.003)]
+    bad = subprocess.run(["gaussgan", "sweep", "--space", "space.yaml", "--sampler", "annealing", *QUICK],
+                         cwd=scratch, capture_output=True, text=True, timeout=300)
+    assert_one_line_error(bad.returncode, bad.stdout, bad.stderr, "unknown sampler 'annealing'; allowed: tpe, random")
 
 
 @pytest.mark.parametrize("text,message", BAD_SPACES, ids=[m for _, m in BAD_SPACES])
