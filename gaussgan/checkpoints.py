@@ -109,10 +109,12 @@ def fetch_checkpoint(run: str | Path,               # run id, run folder, .ckpt 
         fetched = _download(_checkpoint_uri(str(run), name), uri)
         return fetched if fetched.is_file() else find_checkpoint(fetched, output_dir, name)
     try: return find_checkpoint(run, output_dir, name)
-    except GaussGanError:
+    except GaussGanError as missing:
         if Path(run).suffix or os.sep in str(run): raise  # a path that is not there, not a run id
         if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file(): raise  # no store
-        return _download(f"runs:/{run}/checkpoints/{name}", uri)
+        try: return _download(f"runs:/{run}/checkpoints/{name}", uri)
+        except RunFailed as fetching:  # most often a mistyped id: say both places it was looked for
+            raise GaussGanError(f"{missing}; nor could MLflow give it ({fetching})") from None
 
 # %% ../nbs/15_checkpoints.ipynb #5e87412d
 def _data_on_disk(config: Config) -> Config:
