@@ -26,6 +26,7 @@ from .model import GaussGan, SeedEnsemble
 from .nets import Critic, MemberRandom, Predictor, make_generator
 from .nets import stack_networks
 from .phases import phase
+from .presets import target_of
 from .sources import noise_source_spec
 
 # %% auto #0
@@ -35,11 +36,7 @@ __all__ = ['build_target_and_points', 'target_settings', 'stored_points', 'with_
 
 # %% ../nbs/12_build.ipynb #8766f5e5
 def _named_target(config: Config):
-    std = {} if config.mode_std is None else {"std": config.mode_std}
-    layout = {"ring": dict(modes=config.ring_modes, radius=config.ring_radius, **std),
-              "grid": dict(side=config.grid_side, spacing=config.grid_spacing, **std)}.get(config.target)
-    return make_target(config.target or "two_gaussians", mixture_means=config.mixture_means,
-                       mixture_covs=config.mixture_covs, mixture_weights=config.mixture_weights, layout=layout)
+    return target_of(dataclasses.asdict(config))
 
 # %% ../nbs/12_build.ipynb #0108466a
 def build_target_and_points(config: Config):

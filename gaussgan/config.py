@@ -45,9 +45,7 @@ class Config(PerformanceSettings, LoggingSettings, MetricSettings, KillerSetting
                     **changes,      # settings on top of the preset's
                    ) -> Config:
         "The config of preset `name`, with `changes` on top: the way to start from a preset in Python."
-        if name not in preset_settings():
-            raise ConfigError(f"config: preset {name!r} is not allowed; allowed: {', '.join(preset_settings())}")
-        return cls(**layered(preset_settings()[name], changes, {"preset": name}))
+        return cls(**layered(_preset_layer(name, changes), changes, {"preset": name}))
 
 # %% ../nbs/11_config.ipynb #193b9242
 CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(Config))
@@ -72,12 +70,24 @@ _PRESETS: dict[str, dict] = {
                    learning_rate=1e-3, n_critic=2, batch_size=64, max_epochs=300, convergence_monitor="HighQuality",
                    convergence_patience=300, final_samples=2500, validation_every=5,
                    quantum_encoding="per_qubit"),
+    "auto": {},  # derived from the target the config names (gaussgan.presets.auto_settings)
 }
+_NARROW_RECIPE = {k: v for k, v in _PRESETS["grid25"].items() if k not in ("target", "max_epochs",
+                                                                             "convergence_patience")}
 
 # %% ../nbs/11_config.ipynb #19b8862b
 def preset_settings() -> dict[str, dict]:
-    "Each preset's name and the settings it changes from `Config`'s defaults."
+    "Each preset's name and the settings it changes from `Config`'s defaults (`auto`'s come from its target)."
     return _PRESETS
+
+def _preset_layer(name: str, given: dict) -> dict:
+    "The settings preset `name` puts under `given`, the values set on top of it (auto's: from their target)."
+    if name not in preset_settings():
+        raise ConfigError(f"config: preset {name!r} is not allowed; allowed: {', '.join(preset_settings())}")
+    if name != "auto": return preset_settings()[name]
+    from gaussgan.presets import TARGET_KEYS, auto_settings  # builds the target: torch, only for auto
+    target = Config(**{k: v for k, v in given.items() if k in TARGET_KEYS})  # the values read and checked
+    return auto_settings(dataclasses.asdict(target), narrow_recipe=_NARROW_RECIPE)
 
 # %% ../nbs/11_config.ipynb #eb912463
 def settings_table() -> list[dict]:
@@ -337,10 +347,8 @@ def load_config(path: str | Path | None = None, # a YAML file of config keys; No
     "A validated `Config` from optional base values, a YAML file and overrides; earlier-system names are accepted."
     values = {} if path is None else check_keys(read_yaml(Path(path)), str(path))
     overrides = check_keys({k: v for k, v in overrides.items() if v is not None}, "config")
-    preset = {**(base or {}), **values, **overrides}.get("preset") or "default"
-    if preset not in preset_settings():
-        raise ConfigError(f"config: preset {preset!r} is not allowed; allowed: {', '.join(preset_settings())}")
-    return Config(**layered(preset_settings()[preset], base or {}, values, overrides))
+    given = layered(base or {}, values, overrides)
+    return Config(**layered(_preset_layer(given.get("preset") or "default", given), given))
 
 # %% ../nbs/11_config.ipynb #c6026fc5
 def changed_settings(config: Config) -> dict:
