@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -61,9 +63,13 @@ def _trainer(config: Config, *, logger, callbacks: list[Callback], profiler, roo
 
 # %% ../nbs/18_train.ipynb #274d187c
 def _fit(trainer: L.Trainer, model: GaussGan, datamodule: GaussDataModule, checkpoint: Path | None) -> None:
-    with warnings.catch_warnings():
-        for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
-        trainer.fit(model, datamodule, ckpt_path=checkpoint, weights_only=True)
+    handler = signal.getsignal(signal.SIGINT)  # Lightning ignores Ctrl-C after catching one, and never puts it back
+    try:
+        with warnings.catch_warnings():
+            for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
+            trainer.fit(model, datamodule, ckpt_path=checkpoint, weights_only=True)
+    finally:  # so a notebook's next interrupt still stops its next run
+        if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGINT, handler)
 
 # %% ../nbs/18_train.ipynb #eae90f0f
 _RUN_DIR = "GAUSSGAN_RUN_DIR"  # how a ddp run's first process tells the others (which it starts) its run folder
