@@ -130,9 +130,10 @@ def load_model(run: str | Path,              # run id, run folder, .ckpt file, o
     "The trained `GaussGan` of a run written by `train`, ready to `sample`; the global random state left alone."
     state = read_checkpoint(fetch_checkpoint(run, output_dir, checkpoint, tracking_uri))
     config = Config(**state["gaussgan_config"])
-    with random_state_kept(): model = build_run(_data_on_disk(config))[1]
+    buildable = _data_on_disk(config)
+    with random_state_kept(): model = build_run(buildable)[1]
     model.load_state_dict(state["state_dict"])
-    if _data_on_disk(config) is not config and config.target is None:  # no context rather than the stand-ins'
+    if buildable is not config and config.target is None:  # no context rather than the stand-ins'
         if isinstance(model, SeedEnsemble): model.metric_contexts = []
         else: model.metric_context = None
     return model

@@ -183,7 +183,7 @@ PRUNERS = ("median", "hyperband", "none")
 
 def make_pruner(name: str, *, max_epochs: int) -> optuna.pruners.BasePruner:
     "The pruner `name`: `median`, `hyperband` over the run's epochs, or `none`."
-    if name == "median":  # at least five earlier trials, and not before the third epoch (the first are far from the end)
+    if name == "median":  # after five trials, and not before the third epoch (the first are far from the end)
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
     if name == "hyperband": return optuna.pruners.HyperbandPruner(min_resource=3, max_resource=max_epochs)
     if name == "none": return optuna.pruners.NopPruner()
