@@ -23,5 +23,7 @@ description = " ".join(re.search(r"^description: (.*?)\n(?=\S)", front + "\nx", 
 # PyPI shows README.md without the site: links to chapters go to their pages on the published site
 site = "https://gaussgan.github.io/gaussgan/"
 body = re.sub(r"\]\(((?:[\w-]+/)*)(?:\d+[a-z]?_)?([\w-]+)\.ipynb", lambda m: f"]({site}{m[1]}{m[2]}.html", body)
+# and pictures to the copy in the repository, which GitHub and PyPI both show
+body = body.replace("](images/", "](https://raw.githubusercontent.com/gaussgan/gaussgan/main/nbs/images/")
 sys.stdout.write(f"# {title}\n\n> {description}\n" + re.sub(r"\n{3,}", "\n\n", body))
 ' > README.md

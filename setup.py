@@ -11,6 +11,9 @@ licenses = {"apache2": "Apache-2.0"}  # settings.ini's (nbdev's) name → the SP
 statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable", "6 - Mature", "7 - Inactive"]
 python_versions = ["3.11", "3.12", "3.13"]
 min_python = cfg["min_python"]
+extras = {name: cfg[f"{name}_requirements"].split() for name in ("quantum", "sweep", "notebook")}
+extras["all"] = sum(extras.values(), [])
+extras["dev"] = extras["all"] + cfg["dev_requirements"].split()  # the tests and docs use every feature
 
 setuptools.setup(
     name=cfg["lib_name"],
@@ -33,7 +36,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg["lib_path"], cfg["lib_path"] + ".*"]),
     include_package_data=True,
     install_requires=cfg["requirements"].split(),
-    extras_require={"dev": cfg["dev_requirements"].split(), "notebook": cfg["notebook_requirements"].split()},
+    extras_require=extras,
     entry_points={
         "console_scripts": cfg["console_scripts"].split(),
         "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],

@@ -319,7 +319,7 @@ def check_finite(self: GaussGan, names: list[str], step: int) -> None:
         row, column, *member = bad.nonzero()[0].tolist()  # a seed ensemble's losses have a member axis
         what = names[column] + (f" of seed {self.random.seeds[member[0]]}" if member else "")
         raise TrainingDiverged(epoch=self.current_epoch, step=step - len(window) + 1 + row, what=what,
-                               value=window[row, column, *member].item())
+                               value=window[(row, column, *member)].item())
 
 # %% ../nbs/09_model.ipynb #896ddfea
 @patch

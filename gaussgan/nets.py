@@ -386,13 +386,13 @@ def adam_step(optimizer: torch.optim.Adam) -> None:
     # on a CPU (the benchmarks' update costs); the first step, which creates the state, goes through it.
     groups = [(group, [p for p in group["params"] if p.grad is not None]) for group in optimizer.param_groups]
     if not all(optimizer.state.get(p) for _, params in groups for p in params): optimizer.step(); return
-    for group, params in groups:
+    for group, params in groups:  # (torch 2.6 has no decoupled_weight_decay: passed where the group has it)
         state = [optimizer.state[p] for p in params]
         take = lambda key: [s[key] for s in state]
         with torch.no_grad():
             adam(params, [p.grad for p in params], take("exp_avg"), take("exp_avg_sq"),
                  take("max_exp_avg_sq") if group["amsgrad"] else [], take("step"), foreach=group["foreach"],
                  capturable=group["capturable"], differentiable=group["differentiable"], fused=group["fused"],
-                 decoupled_weight_decay=group["decoupled_weight_decay"], amsgrad=group["amsgrad"],
+                 amsgrad=group["amsgrad"], **{k: group[k] for k in group if k == "decoupled_weight_decay"},
                  beta1=group["betas"][0], beta2=group["betas"][1], lr=group["lr"],
                  weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"])

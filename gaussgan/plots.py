@@ -10,7 +10,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -58,7 +57,7 @@ def plot_samples(samples, target=None, ax=None, title: str | None = None, max_po
     lo, hi = np.percentile(samples, 1, axis=0), np.percentile(samples, 99, axis=0)
     if target is not None: lo, hi = np.minimum(lo, _target_extent(target)[0]), np.maximum(hi, _target_extent(target)[1])
     pad = 0.08 * (hi - lo).max()
-    sns.scatterplot(x=samples[:, 0], y=samples[:, 1], s=6, alpha=0.5, linewidth=0, ax=ax, color="tab:blue")
+    ax.scatter(samples[:, 0], samples[:, 1], s=6, alpha=0.5, linewidths=0, color="tab:blue")
     if target is not None: draw_target(target, ax)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set(xlim=(lo[0] - pad, hi[0] + pad), ylim=(lo[1] - pad, hi[1] + pad), xlabel="x", ylabel="y",

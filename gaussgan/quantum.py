@@ -12,7 +12,7 @@ from functools import cache
 import torch
 from torch import Tensor, nn
 
-from .errors import GaussGanError
+from .errors import GaussGanError, require_extra
 from .sources import NoiseSource, TorchRandom, register_noise_source
 
 # %% auto #0
@@ -131,7 +131,7 @@ _DIFF_METHODS = {"default.qubit": "backprop", "lightning.qubit": "adjoint", "lig
 # %% ../nbs/04_quantum.ipynb #c707db97
 def _pennylane_qnode(device: str, qubits: int):
     "The circuit as a PennyLane QNode on `device`: broadcast batches, backprop or adjoint gradients."
-    import pennylane as qml
+    qml = require_extra("pennylane", extra="quantum", feature=f"quantum_device {device!r}")
     try: dev = qml.device(device, wires=qubits)
     except Exception as e:
         raise GaussGanError(f"quantum_device {device!r} is not available here ({type(e).__name__}); "
@@ -237,7 +237,7 @@ def quantum_samples(z_dim: int, qubits: int = 6, layers: int = 2, device: str = 
 # %% ../nbs/04_quantum.ipynb #3a1529ad
 def per_sample_expectations(circuit: CircuitExpectations, z: Tensor) -> Tensor:
     "⟨Z_i⟩ the earlier system's way, one QNode call per sample: the reference of the checks and the benchmarks."
-    import pennylane as qml
+    qml = require_extra("pennylane", extra="quantum", feature="the per-sample reference")
     qnode = qml.QNode(pennylane_circuit, qml.device("default.qubit", wires=circuit.qubits), interface="torch")
     return torch.stack([torch.stack(list(qnode(a, b, circuit.layer_ry, circuit.layer_rz)))
                         for a, b in zip(*encoding_angles(z, circuit.qubits))])

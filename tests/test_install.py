@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, assert_one_line_error
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,13 @@ def test_runtime_requirements_exclude_dev_tools(wheel):
     metadata = wheel.read(next(n for n in wheel.namelist() if n.endswith("METADATA"))).decode()
     runtime = [l for l in metadata.splitlines() if l.startswith("Requires-Dist:") and "extra ==" not in l]
     names = {l.split(":", 1)[1].strip().split(" ")[0].split(">")[0].split("=")[0].split("<")[0].lower() for l in runtime}
-    assert {"torch", "lightning", "pennylane", "mlflow", "scipy", "matplotlib", "seaborn", "numpy", "pyyaml"} <= names
+    assert {"torch", "lightning", "mlflow", "scipy", "matplotlib", "numpy", "pyyaml"} <= names
     assert not names & {"nbdev", "execnb", "pytest"}
+    assert not names & {"pennylane", "optuna", "sqlalchemy", "seaborn", "pot"}  # extras, or not needed at all
+    extras = [l for l in metadata.splitlines() if l.startswith("Requires-Dist:") and "extra ==" in l]
+    for extra, package in [("quantum", "pennylane"), ("sweep", "optuna"), ("sweep", "sqlalchemy"),
+                           ("all", "optuna"), ("all", "pennylane"), ("notebook", "ipywidgets"), ("dev", "pennylane")]:
+        assert any(package in l and f'extra == "{extra}"' in l for l in extras), (extra, package)
     assert "fastcore" in names  # the model's methods are added with its `patch` (a small library, no dependencies)
     assert any(l.startswith("Requires-Dist: torch>=") and "<2.13" not in l for l in runtime)  # 2.13 satisfies it
 
@@ -48,7 +53,8 @@ def test_import_needs_no_nbdev():
 
 def test_sdist_builds_a_wheel_that_installs_and_trains_in_a_fresh_venv(tmp_path):
     """What `pip install gaussgan` from PyPI will do: the sdist (as uploaded) builds the wheel, which installs into
-    a fresh virtual environment (CPU torch first) and trains from the installed console script."""
+    a fresh virtual environment (CPU torch first) without PennyLane, Optuna or seaborn, and trains classical and
+    built-in quantum runs from the installed console script; the extras' features name the extra to install."""
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "build", "--sdist", "-o", str(dist), str(REPO)], check=True,
                    capture_output=True)
@@ -76,10 +82,22 @@ def test_sdist_builds_a_wheel_that_installs_and_trains_in_a_fresh_venv(tmp_path)
     env.pop("MLFLOW_TRACKING_URI", None)
     version = subprocess.run([str(venv / "bin" / "gaussgan"), "--version"], capture_output=True, text=True, env=env)
     assert version.stdout.strip() == f"gaussgan {wheel.name.split('-')[1]}", version.stdout + version.stderr
-    run = subprocess.run([str(venv / "bin" / "gaussgan"), "train", "--max-epochs", "1", "--no-progress-bar",
-                          "--dataset-size", "2000"], cwd=work, capture_output=True, text=True, env=env)
+    absent = subprocess.run([str(venv / "bin" / "python"), "-c", "import importlib.util as u; print([m for m in "
+                             "('pennylane', 'optuna', 'seaborn', 'ot') if u.find_spec(m)])"],
+                            capture_output=True, text=True)
+    assert absent.stdout.strip() == "[]", absent.stdout + absent.stderr  # the core install has none of them
+    gaussgan = lambda *args: subprocess.run([str(venv / "bin" / "gaussgan"), *args], cwd=work, capture_output=True,
+                                            text=True, env=env)
+    run = gaussgan("train", "--max-epochs", "1", "--no-progress-bar", "--dataset-size", "2000")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "finished" in run.stdout and (work / "mlflow.db").exists() and list((work / "runs").iterdir())
+    quantum = gaussgan("train", "--max-epochs", "1", "--no-progress-bar", "--dataset-size", "500",
+                       "--noise", "quantum_samples")  # gaussgan's own simulator: no PennyLane needed
+    assert quantum.returncode == 0 and "finished" in quantum.stdout, quantum.stdout[-2000:] + quantum.stderr[-2000:]
+    for args, extra in [(["train", "--noise", "quantum_samples", "--quantum-device", "default.qubit"], "quantum"),
+                        (["sweep", "--space", "space.yaml"], "sweep")]:
+        missing = gaussgan(*args, "--max-epochs", "1", "--no-progress-bar")
+        assert_one_line_error(missing.returncode, missing.stdout, missing.stderr, f"pip install 'gaussgan[{extra}]'")
     docs_tool = subprocess.run([str(venv / "bin" / "python"), "-c", "import gaussgan.site, importlib.util; "
                                 "assert importlib.util.find_spec('nbdev') is None"], capture_output=True, text=True)
     assert docs_tool.returncode == 0, docs_tool.stderr  # the docs module imports without the docs tool installed
