@@ -286,6 +286,10 @@ def _train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try: result = train(config, resume=args.resume)
     except RunInterrupted as stop:
+        if not stop.resumable:
+            print(f"gaussgan: interrupted before the first checkpoint; run {stop.run_id} is marked KILLED in MLflow "
+                  "and has nothing to resume: start it again", file=sys.stderr)
+            return 130
         print(f"gaussgan: interrupted after {stop.epochs} epochs; the run folder {stop.run_dir} and its checkpoints "
               f"are kept; continue with: gaussgan train --resume {stop.run_id}", file=sys.stderr)
         return 130
@@ -313,11 +317,11 @@ def format_sweep(result) -> str:
 
 # %% ../nbs/23_cli.ipynb #e2be0e75
 def _sweep(args: argparse.Namespace) -> int:
+    from gaussgan.sweep import sweep  # first: without the sweep extra, that is the one thing to say
     config = _read_config(args)
     if args.progress_bar is None: config = dataclasses.replace(config, progress_bar=False)  # many runs: no bars
     from gaussgan.config import read_yaml
     space = read_yaml(Path(args.space), what="search space file")
-    from gaussgan.sweep import sweep
     result = sweep(config, space, trials=args.trials, study_name=args.study, storage=args.storage,
                    workers=args.jobs, summary=not args.worker, sampler=args.sampler, pruner=args.pruner,
                    sampler_seed=args.sampler_seed)

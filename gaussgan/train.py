@@ -37,7 +37,7 @@ from .results import SeedRuns, TrainResult, finish_run, runs_seed_table, seed_ti
 from .tracking import CheckpointedMLFlowLogger, make_logger, run_folder
 
 # %% auto #0
-__all__ = ['RunInterrupted', 'informational_logs', 'train', 'train_one_after_another']
+__all__ = ['HeldInterrupt', 'held_interrupts', 'RunInterrupted', 'informational_logs', 'train', 'train_one_after_another']
 
 # %% ../nbs/18_train.ipynb #a465c902
 _LIGHTNING_NOISE = (r".*does not have many workers.*", r".*Checkpoint directory .* exists and is not empty.*",
@@ -71,6 +71,31 @@ def _fit(trainer: L.Trainer, model: GaussGan, datamodule: GaussDataModule, check
     finally:  # so a notebook's next interrupt still stops its next run
         if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGINT, handler)
 
+# %% ../nbs/18_train.ipynb #6da19f5e
+class HeldInterrupt(Callback):
+    "Ctrl-C held until the step or validation batch in progress ends, then raised from Lightning's hook."
+    def __init__(self): self.pending = False
+
+    def hold(self, signum, frame) -> None:  # the SIGINT handler while a run trains
+        if self.pending: raise KeyboardInterrupt  # a second Ctrl-C: at once
+        self.pending = True
+
+    def raise_if_pending(self, *args, **kwargs) -> None:
+        if self.pending: raise KeyboardInterrupt
+
+    on_train_batch_end = on_validation_batch_end = on_train_epoch_end = on_validation_end = raise_if_pending
+
+# %% ../nbs/18_train.ipynb #2893feb4
+@contextmanager
+def held_interrupts(held: HeldInterrupt):
+    "Within the block, SIGINT sets `held.pending` where it would raise (Python's own handler, main thread)."
+    handler = signal.getsignal(signal.SIGINT)
+    ours = threading.current_thread() is threading.main_thread() and handler is signal.default_int_handler
+    if ours: signal.signal(signal.SIGINT, held.hold)
+    try: yield held
+    finally:
+        if ours: signal.signal(signal.SIGINT, handler)
+
 # %% ../nbs/18_train.ipynb #eae90f0f
 _RUN_DIR = "GAUSSGAN_RUN_DIR"  # how a ddp run's first process tells the others (which it starts) its run folder
 
@@ -95,6 +120,11 @@ class RunInterrupted(KeyboardInterrupt):
         super().__init__(f"run {run_id} interrupted after {epochs} epochs")
         self.run_id, self.run_dir, self.epochs = run_id, run_dir, epochs
 
+    @property
+    def resumable(self) -> bool:
+        "Whether the run has a checkpoint to continue from (none before its first epoch ends)."
+        return (Path(self.run_dir) / "checkpoints" / "last.ckpt").is_file()
+
 # %% ../nbs/18_train.ipynb #69a57cf4
 def _kept_after_divergence(config: Config, logger: MLFlowLogger, last: Path) -> str:
     kept = (f"its last good checkpoint, {last} (epoch {read_checkpoint(last)['epoch']}), is kept" if last.is_file()
@@ -118,7 +148,7 @@ def _recover(run_dir: Path, logger: CheckpointedMLFlowLogger, state: dict) -> No
     logger.publish_if_lost(state.get("gaussgan_held_back", []))
 
 # %% ../nbs/18_train.ipynb #5c465a53
-_INFORMATIONAL = ("lightning.pytorch", "lightning.fabric", "mlflow")  # devices, tips, database set-up: INFO lines
+_INFORMATIONAL = ("lightning.pytorch", "lightning.fabric", "mlflow", "alembic")  # devices, tips, database set-up
 
 @contextmanager
 def informational_logs(shown: bool):
@@ -159,29 +189,39 @@ def _train(config: Config, *, callbacks: Sequence[Callback], resume: str | Path 
     target, model, datamodule = build_run(config)
     if config.strategy == "ddp" and not _first_process():  # another process: it trains; the first logs and writes
         return _train_share(config, model=model, datamodule=datamodule, checkpoint=checkpoint, callbacks=callbacks)
-    logger = make_logger(config, run_id=state.get("gaussgan_run_id") if state else None)
-    run_dir = run_folder(logger, config)
-    if config.strategy == "ddp": os.environ[_RUN_DIR] = str(run_dir)
-    if state is not None: _recover(run_dir, logger, state)
-    tracker, stopper, best, last = convergence_callbacks(config, run_dir / "checkpoints")
-    history = MetricHistory()
-    snapshots = SampleSnapshots(run_dir / "samples", every=config.sample_every_n_epochs, n=config.validation_samples)
-    progress = [TQDMProgressBar(refresh_rate=10)] if config.progress_bar else []  # every step: ~0.5 ms a step
-    trainer = _trainer(config, logger=logger, callbacks=[tracker, stopper, best, last, history, snapshots, *progress,
-                                                         *_live_plot(config, target=target, live=live), *callbacks],
-                       profiler=make_profiler(run_dir) if config.profile else None, root=run_dir)
-    if checkpoint is None: logger.log_hyperparams(dataclasses.asdict(config))  # MLflow keeps a run's first values
-    try: _fit(trainer, model, datamodule, checkpoint)
-    except SystemExit:  # Lightning's answer to Ctrl-C, after its own graceful shutdown
-        if not trainer.interrupted: raise
+    with held_interrupts(HeldInterrupt()) as held:  # from the MLflow run's creation to the last checkpoint
+        logger = make_logger(config, run_id=state.get("gaussgan_run_id") if state else None)
+        run_dir = run_folder(logger, config)
+        if config.strategy == "ddp": os.environ[_RUN_DIR] = str(run_dir)
+        if state is not None: _recover(run_dir, logger, state)
+        tracker, stopper, best, last = convergence_callbacks(config, run_dir / "checkpoints")
+        history = MetricHistory()
+        snapshots = SampleSnapshots(run_dir / "samples", every=config.sample_every_n_epochs,
+                                    n=config.validation_samples)
+        progress = [TQDMProgressBar(refresh_rate=10)] if config.progress_bar else []  # every step: ~0.5 ms a step
+        trainer = _trainer(config, logger=logger, profiler=make_profiler(run_dir) if config.profile else None,
+                           callbacks=[held, tracker, stopper, best, last, history, snapshots, *progress,
+                                      *_live_plot(config, target=target, live=live), *callbacks], root=run_dir)
+        interrupted = lambda: RunInterrupted(run_id=logger.run_id, run_dir=run_dir, epochs=len(history.epochs))
+        try:
+            if checkpoint is None: logger.log_hyperparams(dataclasses.asdict(config))  # MLflow keeps the first values
+            held.raise_if_pending()  # a Ctrl-C while the run was set up
+            _fit(trainer, model, datamodule, checkpoint)
+            held.raise_if_pending()  # one after the last batch's hooks (the last checkpoint's write) still stops it
+        except (KeyboardInterrupt, SystemExit) as stop:  # SystemExit: Lightning's answer to Ctrl-C, after shutdown
+            if isinstance(stop, SystemExit) and not trainer.interrupted: raise
+            logger.finalize("KILLED")
+            raise interrupted() from None
+        except TrainingDiverged as stop:  # Lightning has marked the MLflow run FAILED
+            kept = _kept_after_divergence(config, logger, Path(last.dirpath) / "last.ckpt")
+            raise TrainingDiverged(epoch=stop.epoch, step=stop.step, what=stop.what, value=stop.value,
+                                   kept=kept) from None
+    try: return finish_run(config=config, model=model, target=target, datamodule=datamodule, logger=logger,
+                           run_dir=run_dir, checkpoints=(best, last), best=tracker.best, history=history.epochs,
+                           stopped_early=_early_stop(config, stopper, tracker.best))
+    except KeyboardInterrupt:  # while the trained run is written up: resuming it writes it up again
         logger.finalize("KILLED")
-        raise RunInterrupted(run_id=logger.run_id, run_dir=run_dir, epochs=len(history.epochs)) from None
-    except TrainingDiverged as stop:  # Lightning has marked the MLflow run FAILED
-        raise TrainingDiverged(epoch=stop.epoch, step=stop.step, what=stop.what, value=stop.value,
-                               kept=_kept_after_divergence(config, logger, Path(last.dirpath) / "last.ckpt")) from None
-    return finish_run(config=config, model=model, target=target, datamodule=datamodule, logger=logger,
-                      run_dir=run_dir, checkpoints=(best, last), best=tracker.best, history=history.epochs,
-                      stopped_early=_early_stop(config, stopper, tracker.best))
+        raise interrupted() from None
 
 # %% ../nbs/18_train.ipynb #35e75cb2
 def train(config: Config,
