@@ -71,7 +71,7 @@ def _add_bench_options(parser: argparse.ArgumentParser) -> None:
 def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", required=True, metavar="FILE",
                         help="YAML search space: config keys, each {low: …, high: …} (with log: true or step: …) "
-                             "or a list of choices")
+                             "or a list of choices; 'example' is the space shipped with gaussgan")
     parser.add_argument("--trials", type=_positive_int, default=20, help="finished trials the study should hold "
                         "(default: 20)")
     parser.add_argument("--study", metavar="NAME", help="the study's name (default: sweep-<date>-<time>); workers "
@@ -317,11 +317,11 @@ def format_sweep(result) -> str:
 
 # %% ../nbs/23_cli.ipynb #e2be0e75
 def _sweep(args: argparse.Namespace) -> int:
-    from gaussgan.sweep import sweep  # first: without the sweep extra, that is the one thing to say
+    from gaussgan.sweep import space_file, sweep  # first: without the sweep extra, that is the one thing to say
     config = _read_config(args)
     if args.progress_bar is None: config = dataclasses.replace(config, progress_bar=False)  # many runs: no bars
     from gaussgan.config import read_yaml
-    space = read_yaml(Path(args.space), what="search space file")
+    space = read_yaml(space_file(args.space), what="search space file")
     result = sweep(config, space, trials=args.trials, study_name=args.study, storage=args.storage,
                    workers=args.jobs, summary=not args.worker, sampler=args.sampler, pruner=args.pruner,
                    sampler_seed=args.sampler_seed)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import importlib.util
 import math
 import os
@@ -40,9 +41,9 @@ from .tracking import make_logger
 from .train import train
 
 # %% auto #0
-__all__ = ['optuna', 'sqlalchemy', 'PRUNERS', 'SAMPLERS', 'SweepError', 'search_space', 'load_search_space', 'TrialReporter',
-           'suggest', 'run_trial', 'make_pruner', 'grid_values', 'make_sampler', 'study_storage', 'open_study',
-           'SweepResult', 'trials_table', 'save_study_plots', 'sweep']
+__all__ = ['optuna', 'sqlalchemy', 'PRUNERS', 'SAMPLERS', 'SweepError', 'search_space', 'space_file', 'load_search_space',
+           'TrialReporter', 'suggest', 'run_trial', 'make_pruner', 'grid_values', 'make_sampler', 'study_storage',
+           'open_study', 'SweepResult', 'trials_table', 'save_study_plots', 'sweep']
 
 # %% ../nbs/19_sweep.ipynb #71eac6b0
 class SweepError(GaussGanError):
@@ -133,9 +134,14 @@ def search_space(values: dict,            # config key -> {low, high[, log | ste
     return space
 
 # %% ../nbs/19_sweep.ipynb #13ad2166
+def space_file(name: str | Path) -> Path:
+    "The search space file `name`; `example`: the one shipped with gaussgan (rate, critic updates, penalty, widths)."
+    if str(name) != "example": return Path(name)
+    return Path(str(importlib.resources.files("gaussgan") / "example_space.yaml"))
+
 def load_search_space(path: str | Path, base: Config) -> dict[str, BaseDistribution]:
-    "The search space of a YAML file."
-    return search_space(read_yaml(Path(path), what="search space file"), base, source=str(path))
+    "The search space of a YAML file (or `example`)."
+    return search_space(read_yaml(space_file(path), what="search space file"), base, source=str(path))
 
 # %% ../nbs/19_sweep.ipynb #1e02200f
 class TrialReporter(Callback):

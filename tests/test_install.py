@@ -26,6 +26,7 @@ def test_wheel_holds_every_module_and_the_console_script(wheel):
     for module in modules:
         assert f"gaussgan/{module}.py" in names, module
     assert "gaussgan/py.typed" in names  # type checkers read the package's annotations
+    assert "gaussgan/example_space.yaml" in names  # gaussgan sweep --space example
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "gaussgan = gaussgan.cli:main" in wheel.read(entry_points).decode()
 
