@@ -286,12 +286,10 @@ def _train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try: result = train(config, resume=args.resume)
     except RunInterrupted as stop:
-        if not stop.resumable:
-            print(f"gaussgan: interrupted before the first checkpoint; run {stop.run_id} is marked KILLED in MLflow "
-                  "and has nothing to resume: start it again", file=sys.stderr)
-            return 130
         print(f"gaussgan: interrupted after {stop.epochs} epochs; the run folder {stop.run_dir} and its checkpoints "
-              f"are kept; continue with: gaussgan train --resume {stop.run_id}", file=sys.stderr)
+              f"are kept; continue with: gaussgan train --resume {stop.run_id}" if stop.resumable else
+              f"gaussgan: interrupted before the first checkpoint; run {stop.run_id} is marked KILLED in MLflow "
+              "and has nothing to resume: start it again", file=sys.stderr)
         return 130
     if result is None: return 0  # another process of a ddp run: the first one reports
     seconds = time.perf_counter() - start

@@ -27,7 +27,8 @@ def require_extra(module: str,   # the module the feature imports
     try: return importlib.import_module(module)
     except ModuleNotFoundError as e:
         if e.name != module.split(".")[0]: raise  # the module is there but broken: not a missing extra
-        raise MissingExtra(f"{feature} needs {e.name}, which is not installed: pip install 'gaussgan[{extra}]'") from None
+        raise MissingExtra(f"{feature} needs {e.name}, which is not installed: "
+                           f"pip install 'gaussgan[{extra}]'") from None
 
 # %% ../nbs/00_errors.ipynb #c47d485a
 class TrainingDiverged(RunFailed):

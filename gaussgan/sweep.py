@@ -26,8 +26,9 @@ from lightning.pytorch.callbacks import Callback
 from mlflow import MlflowClient
 from .errors import require_extra
 
-optuna = require_extra("optuna", extra="sweep", feature="a sweep")  # an extra: Optuna and its storages
-sqlalchemy = require_extra("sqlalchemy", extra="sweep", feature="a sweep")
+for extra_module in ("optuna", "sqlalchemy"): require_extra(extra_module, extra="sweep", feature="a sweep")
+import optuna
+import sqlalchemy
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.storages.journal import JournalFileBackend
 
@@ -41,9 +42,9 @@ from .tracking import make_logger
 from .train import train
 
 # %% auto #0
-__all__ = ['optuna', 'sqlalchemy', 'PRUNERS', 'SAMPLERS', 'SweepError', 'search_space', 'space_file', 'load_search_space',
-           'TrialReporter', 'suggest', 'run_trial', 'make_pruner', 'grid_values', 'make_sampler', 'study_storage',
-           'open_study', 'SweepResult', 'trials_table', 'save_study_plots', 'sweep']
+__all__ = ['PRUNERS', 'SAMPLERS', 'SweepError', 'search_space', 'space_file', 'load_search_space', 'TrialReporter', 'suggest',
+           'run_trial', 'make_pruner', 'grid_values', 'make_sampler', 'study_storage', 'open_study', 'SweepResult',
+           'trials_table', 'save_study_plots', 'sweep']
 
 # %% ../nbs/19_sweep.ipynb #71eac6b0
 class SweepError(GaussGanError):

@@ -37,7 +37,7 @@ from .results import SeedRuns, TrainResult, finish_run, runs_seed_table, seed_ti
 from .tracking import CheckpointedMLFlowLogger, make_logger, run_folder
 
 # %% auto #0
-__all__ = ['HeldInterrupt', 'held_interrupts', 'RunInterrupted', 'informational_logs', 'train', 'train_one_after_another']
+__all__ = ['HeldInterrupt', 'RunInterrupted', 'informational_logs', 'train', 'train_one_after_another']
 
 # %% ../nbs/18_train.ipynb #a465c902
 _LIGHTNING_NOISE = (r".*does not have many workers.*", r".*Checkpoint directory .* exists and is not empty.*",
@@ -63,13 +63,9 @@ def _trainer(config: Config, *, logger, callbacks: list[Callback], profiler, roo
 
 # %% ../nbs/18_train.ipynb #274d187c
 def _fit(trainer: L.Trainer, model: GaussGan, datamodule: GaussDataModule, checkpoint: Path | None) -> None:
-    handler = signal.getsignal(signal.SIGINT)  # Lightning ignores Ctrl-C after catching one, and never puts it back
-    try:
-        with warnings.catch_warnings():
-            for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
-            trainer.fit(model, datamodule, ckpt_path=checkpoint, weights_only=True)
-    finally:  # so a notebook's next interrupt still stops its next run
-        if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGINT, handler)
+    with warnings.catch_warnings():
+        for pattern in _LIGHTNING_NOISE: warnings.filterwarnings("ignore", message=pattern)
+        trainer.fit(model, datamodule, ckpt_path=checkpoint, weights_only=True)
 
 # %% ../nbs/18_train.ipynb #6da19f5e
 class HeldInterrupt(Callback):
@@ -87,14 +83,14 @@ class HeldInterrupt(Callback):
 
 # %% ../nbs/18_train.ipynb #2893feb4
 @contextmanager
-def held_interrupts(held: HeldInterrupt):
+def _held_interrupts(held: HeldInterrupt):
     "Within the block, SIGINT sets `held.pending` where it would raise (Python's own handler, main thread)."
+    main = threading.current_thread() is threading.main_thread()
     handler = signal.getsignal(signal.SIGINT)
-    ours = threading.current_thread() is threading.main_thread() and handler is signal.default_int_handler
-    if ours: signal.signal(signal.SIGINT, held.hold)
+    if main and handler is signal.default_int_handler: signal.signal(signal.SIGINT, held.hold)
     try: yield held
-    finally:
-        if ours: signal.signal(signal.SIGINT, handler)
+    finally:  # put back also where Lightning, having caught a Ctrl-C, left it ignored: a notebook's next run stops
+        if main and handler is not None: signal.signal(signal.SIGINT, handler)
 
 # %% ../nbs/18_train.ipynb #eae90f0f
 _RUN_DIR = "GAUSSGAN_RUN_DIR"  # how a ddp run's first process tells the others (which it starts) its run folder
@@ -109,9 +105,10 @@ def _train_share(config: Config, *, model: GaussGan, datamodule: GaussDataModule
                  callbacks: Sequence[Callback]) -> None:
     "A ddp run's other process: the same training, no logger, no files (Lightning saves checkpoints on the first)."
     run_dir = Path(os.environ[_RUN_DIR])
-    trainer = _trainer(config, logger=False, callbacks=[*convergence_callbacks(config, run_dir / "checkpoints"),
-                                                        *callbacks], profiler=None, root=run_dir)
-    _fit(trainer, model, datamodule, checkpoint)
+    with _held_interrupts(HeldInterrupt()) as held:
+        trainer = _trainer(config, logger=False, profiler=None, root=run_dir,
+                           callbacks=[held, *convergence_callbacks(config, run_dir / "checkpoints"), *callbacks])
+        _fit(trainer, model, datamodule, checkpoint)
 
 # %% ../nbs/18_train.ipynb #b9d9a501
 class RunInterrupted(KeyboardInterrupt):
@@ -189,7 +186,7 @@ def _train(config: Config, *, callbacks: Sequence[Callback], resume: str | Path 
     target, model, datamodule = build_run(config)
     if config.strategy == "ddp" and not _first_process():  # another process: it trains; the first logs and writes
         return _train_share(config, model=model, datamodule=datamodule, checkpoint=checkpoint, callbacks=callbacks)
-    with held_interrupts(HeldInterrupt()) as held:  # from the MLflow run's creation to the last checkpoint
+    with _held_interrupts(HeldInterrupt()) as held:  # from the MLflow run's creation to the last checkpoint
         logger = make_logger(config, run_id=state.get("gaussgan_run_id") if state else None)
         run_dir = run_folder(logger, config)
         if config.strategy == "ddp": os.environ[_RUN_DIR] = str(run_dir)

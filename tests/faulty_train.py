@@ -65,7 +65,7 @@ def interrupt_within(owner, name, when=lambda *args, **kwargs: True):
     work = getattr(owner, name)
     def work_then_interrupt(*args, **kwargs):
         result = work(*args, **kwargs)
-        if when(*args, **kwargs): os.kill(os.getpid(), signal.SIGINT)
+        if when(*args, **kwargs): signal.raise_signal(signal.SIGINT)  # to this thread, at once, as a Ctrl-C
         return result
     setattr(owner, name, work_then_interrupt)
 
@@ -79,7 +79,7 @@ INTERRUPTS = {  # where a Ctrl-C can land, each placed by a hook, never by a tim
     "validation": lambda: interrupt_within(GaussGan, "validation_step", at_epoch(1)),
     "checkpoint-write": lambda: interrupt_within(TorchCheckpointIO, "save_checkpoint", writing(1)),
     "last-checkpoint-write": lambda: interrupt_within(TorchCheckpointIO, "save_checkpoint", writing(2)),
-    "end-of-run": lambda: interrupt_within(gaussgan.results, "save_run_plots", lambda *args, **kwargs: True),
+    "end-of-run": lambda: interrupt_within(gaussgan.results, "save_run_plots"),
 }
 
 
