@@ -24,9 +24,10 @@ from .data import GaussDataModule, two_gaussians
 from .metrics import MetricContext, evaluate, rbf_gamma
 from .losses import (assign_gradients, critic_loss_gradients, critic_wasserstein_loss, generator_loss,
                              gradient_penalty, leaky_mlp_input_gradient)
-from .nets import (adam_step, frozen, generator_parts, generator_types, leaky_layers, update_weight_average,
+from .nets import (frozen, generator_parts, generator_types, leaky_layers, update_weight_average,
                            weight_average)
 from .phases import PhaseClock, synchronize, timing_phases
+from .step import adam_step
 from .quantum import CircuitExpectations, QuantumSamples, QuantumShadows, per_sample_expectations
 from .results import TrainResult, runs_seed_table, seed_statistics
 from .timing import (YARDSTICK, InterleavedBareLoop, StepClock, bare_loop, bare_setup, import_seconds,

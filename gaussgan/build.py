@@ -22,7 +22,8 @@ from .data import (DataScaling, GaussDataModule, GaussianMixture, StackedDataMod
                            make_target, split_points, uniform, validate_points)
 from .errors import GaussGanError
 from .metrics import MetricContext, available_metrics
-from .model import GaussGan, SeedEnsemble
+from .ensemble import SeedEnsemble
+from .model import GaussGan
 from .nets import Critic, MemberRandom, Predictor, make_generator
 from .nets import stack_networks
 from .phases import phase

@@ -20,7 +20,8 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from .build import build_run
 from .config import Config, mlflow_destination
 from .errors import GaussGanError, RunFailed
-from .model import GaussGan, SeedEnsemble
+from .ensemble import SeedEnsemble
+from .model import GaussGan
 
 # %% auto #0
 __all__ = ['MLFLOW_URI_SCHEMES', 'RESUMABLE_CHANGES', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config',

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Sequence
-from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -17,8 +16,8 @@ from torch import Tensor
 # %% auto #0
 __all__ = ['KILLER_FORMULATIONS', 'critic_wasserstein_loss', 'autograd_input_gradient', 'gradient_penalty', 'generator_loss',
            'is_right_half', 'predictor_loss', 'reward_gradient', 'leaky_backward', 'affine', 'leaky_mlp_forward',
-           'backpropagate_rows', 'leaky_mlp_input_gradient', 'leaky_mlp_backward', 'wasserstein_row_scales',
-           'critic_loss_gradients', 'GeneratedBatches', 'assign_gradients', 'closed_form_maths']
+           'backpropagate_rows', 'leaky_mlp_input_gradient', 'leaky_mlp_backward', 'squash_backward',
+           'wasserstein_row_scales', 'critic_loss_gradients', 'GeneratedBatches', 'assign_gradients']
 
 # %% ../nbs/08_losses.ipynb #7276977e
 def critic_wasserstein_loss(real_scores: Tensor, fake_scores: Tensor,
@@ -134,6 +133,14 @@ def leaky_mlp_backward(weights: Sequence[Tensor],
         if layer: delta = leaky_backward(delta @ weights[layer], inputs[layer], negative_slope)
     return weight_grads, bias_grads, delta
 
+# %% ../nbs/08_losses.ipynb #3b05779d
+def squash_backward(upstream: Tensor, # ∂loss/∂ of the squashed points
+                    squashed: Tensor, # the points, bound·tanh(outputs / bound)
+                    bound: float,
+                   ) -> Tensor:
+    "∂loss/∂ of the MLP's outputs, from ∂loss/∂ of the points `DirectGenerator.squash` made of them."
+    return upstream * (1 - (squashed / bound).square())
+
 # %% ../nbs/08_losses.ipynb #31a58675
 def _unweighted_row_scales(rows_shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
     "The unweighted critic's row factors: −1/n for the real rows, 1/n for the fake ones, 1 for the interpolates."
@@ -213,13 +220,6 @@ class GeneratedBatches:
 def assign_gradients(parameters: Sequence[Tensor], gradients: Sequence[Tensor]) -> None:
     "Each parameter's `.grad`, as a closed form computed it (what an optimiser then steps by)."
     for parameter, gradient in zip(parameters, gradients, strict=True): parameter.grad = gradient
-
-# %% ../nbs/08_losses.ipynb #9b1c4e2d
-def closed_form_maths(compiled: bool = False) -> SimpleNamespace:
-    "`critic_loss_gradients` and the leaky-ReLU MLP's forward, input gradient and backward, compiled if asked."
-    maths = dict(critic_loss_gradients=critic_loss_gradients, forward=leaky_mlp_forward,
-                 input_gradient=leaky_mlp_input_gradient, backward=leaky_mlp_backward)
-    return SimpleNamespace(**{name: torch.compile(f, dynamic=False) if compiled else f for name, f in maths.items()})
 
 # %% ../nbs/08_losses.ipynb #b7ba7aad
 KILLER_FORMULATIONS = ("weighted_critic", "reward")

@@ -15,16 +15,18 @@ from torch.optim.swa_utils import AveragedModel, update_bn
 
 from .data import DataScaling
 from .errors import TrainingDiverged
-from .losses import (KILLER_FORMULATIONS, GeneratedBatches, assign_gradients, closed_form_maths,
-                             critic_wasserstein_loss, generator_loss, gradient_penalty, predictor_loss, reward_gradient)
-from .metrics import MetricContext, evaluate, member_scores
-from .nets import (BATCH_NORM_BATCHES, Critic, MemberRandom, adam_step, average_weight_lists,
-                           closed_form_generator, frozen, leaky_layers, make_optimizers, update_weight_average,
-                           weight_average)
+from .losses import (KILLER_FORMULATIONS, GeneratedBatches, assign_gradients, critic_loss_gradients,
+                             critic_wasserstein_loss, generator_loss, gradient_penalty, leaky_mlp_backward,
+                             leaky_mlp_forward, leaky_mlp_input_gradient, predictor_loss, reward_gradient,
+                             squash_backward)
+from .metrics import MetricContext, evaluate
+from .nets import (BATCH_NORM_BATCHES, Critic, MemberRandom, average_weight_lists, closed_form_generator,
+                           frozen, leaky_layers, update_weight_average, weight_average)
 from .phases import phase
+from .step import NetworkParts, adam_step, draw_step_inputs, make_optimizers, whole_closed_form_step
 
 # %% auto #0
-__all__ = ['plain_training_step', 'GaussGan', 'SeedEnsemble']
+__all__ = ['plain_training_step', 'GaussGan']
 
 # %% ../nbs/09_model.ipynb #fd1af13b
 def plain_training_step(real: Tensor,                 # (batch, 2) real points
@@ -65,7 +67,7 @@ class GaussGan(L.LightningModule):
                  reward_weight: float = 100.0,     # β of the reward killer
                  learning_rate: float = 1e-3,
                  generator_ema: float = 0.995,     # decay of the weight average used to sample; 0: the raw generator
-                 compile: bool = False,            # torch.compile the step's maths (`closed_form_maths`) or networks
+                 compile: bool = False,            # torch.compile the plain closed-form step whole, or the networks
                  data_scaling: DataScaling | None = None, # data units <-> the networks' coordinates; None: the same
                  metric_context: MetricContext | None = None, # target and reference for validation; None: no metrics
                  metrics: Sequence[str] = (),      # names from `gaussgan.metrics.METRICS`
@@ -150,12 +152,16 @@ def on_fit_start(self: GaussGan):
     self._closed_form_critic = self._critic_layers is not None
     self._closed_form_generator = self._closed_form_critic and closed_form_generator(self.generator)
     self._generator_layers = leaky_layers(self.generator.net) if self._closed_form_generator else None
-    self._maths = closed_form_maths(compiled=self._compile)
     self._torch_optimizers = dict(zip(self._optimizer_names, self.trainer.optimizers))
     self._average_weights, self._averaged_once = average_weight_lists(self.averaged_generator, self.generator), False
     if self.trainer.world_size > 1:  # every process its own noise (the same seed would repeat the fake points)
         torch.manual_seed(torch.initial_seed() + self.global_rank)
     self._unchecked: list[Tensor] = []  # each step's losses, until they are checked
+    # `compile: true` on a plain closed-form step (no killer, no noise weights): the whole step as one graph
+    plain = self._closed_form_generator and not self.killer and (self.averaged_generator is None) == (
+        self._average_weights is None) and not any(p.requires_grad for p in self.generator.noise_source.parameters())
+    self._whole_step = torch.compile(whole_closed_form_step, dynamic=False) if self._compile and plain else None
+    self._step_parts = None  # the whole step's tensors, read once the optimisers' state exists
 
 # %% ../nbs/09_model.ipynb #a956f77e
 @patch
@@ -176,7 +182,13 @@ def step_without_lightning(self: GaussGan, network: str) -> None:
     adam_step(optimizer := self._torch_optimizers[network])
     for group in optimizer.param_groups:  # inference-mode gradients: none left where autograd would add to them
         for parameter in group["params"]: parameter.grad = None
-    progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress  # trainer.global_step
+    self.count_optimizer_step()
+
+# %% ../nbs/09_model.ipynb #c8b99c57
+@patch
+def count_optimizer_step(self: GaussGan) -> None:
+    "Count an optimiser step made without Lightning's wrapper as Lightning counts the wrapper's (`global_step`)."
+    progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
     progress.increment_ready(); progress.increment_completed()
 
 # %% ../nbs/09_model.ipynb #fb4a1d38
@@ -207,7 +219,7 @@ def closed_form_critic_update(self: GaussGan, *, real: Tensor, fake: Tensor, alp
     "One critic update by the gradients `critic_loss_gradients` writes out; the Wasserstein term and the penalty."
     layer_weights, layer_biases, negative_slope = self._critic_layers
     with torch.inference_mode():  # not even no_grad's bookkeeping: nothing here is ever differentiated
-        wasserstein, penalty, weight_grads, bias_grads = self._maths.critic_loss_gradients(
+        wasserstein, penalty, weight_grads, bias_grads = critic_loss_gradients(
             layer_weights, layer_biases, negative_slope, real, fake, alpha, weights, grad_penalty=self.grad_penalty)
     assign_gradients([*layer_weights, *layer_biases], [*weight_grads, *bias_grads])
     self.step_without_lightning("critic")
@@ -230,7 +242,7 @@ def generator_update(self: GaussGan, batch_size: int) -> dict[str, Tensor]:
     with frozen(self.critic, self.predictor):
         reward = self.predictor.probability_positive(fake) if self.killer == "reward" else None
         if self._closed_form_critic:  # D is linear around each point, so ∇D(x̃)·x̃ backpropagates as D(x̃) does
-            with torch.no_grad(): scores, slopes = self._maths.input_gradient(*self._critic_layers, fake)
+            with torch.no_grad(): scores, slopes = leaky_mlp_input_gradient(*self._critic_layers, fake)
             self.update("generator", generator_loss((slopes * fake).sum(-1), reward, self.reward_weight))
             loss = generator_loss(scores, None if reward is None else reward.detach(), self.reward_weight)
         else: self.update("generator", loss := generator_loss(self._score(fake), reward, self.reward_weight))
@@ -240,29 +252,26 @@ def generator_update(self: GaussGan, batch_size: int) -> dict[str, Tensor]:
 # %% ../nbs/09_model.ipynb #804a682c
 @patch
 def generate_step_batches(self: GaussGan, batch_size: int) -> GeneratedBatches:
-    "All of a step's generated points, drawn in the order the one-at-a-time step draws them, made by one forward."
-    noises, alphas = [], []
-    for _ in range(self.n_critic):
-        with torch.no_grad(): noises.append(self.generator.noise_source(batch_size))
-        alphas.append(self.random.uniform(batch_size, 1, device=noises[-1].device, dtype=noises[-1].dtype))
-    noises.append(self.generator.noise_source(batch_size))  # the generator update's, last; its graph kept
+    "All of a step's generated points, made by one forward of the generator."
+    noises, alphas = draw_step_inputs(noise_source=self.generator.noise_source, random=self.random,
+                                      n_critic=self.n_critic, batch_size=batch_size)
     with torch.inference_mode():
-        outputs, inputs = self._maths.forward(*self._generator_layers, torch.cat(noises, -2))
+        outputs, inputs = leaky_mlp_forward(*self._generator_layers, torch.cat(noises, -2))
         return GeneratedBatches.split(self.generator.squash(outputs), inputs, alphas, noise=noises[-1])
 
 # %% ../nbs/09_model.ipynb #8a53cccb
 @patch
 def closed_form_generator_update(self: GaussGan, made: GeneratedBatches) -> dict[str, Tensor]:
     "The generator update by hand: ∂loss/∂x̃ from the critic's input gradient, backpropagated to the generator."
-    with torch.inference_mode(): scores, score_grads = self._maths.input_gradient(*self._critic_layers, made.fake)
+    with torch.inference_mode(): scores, score_grads = leaky_mlp_input_gradient(*self._critic_layers, made.fake)
     upstream, reward = score_grads / -made.fake.shape[-2], None   # ∂(−mean D(x̃))/∂x̃
     if self.killer == "reward":
         with frozen(self.predictor): gradient, reward = reward_gradient(self.predictor, made.fake, self.reward_weight)
         upstream = upstream + gradient
     weights, biases, negative_slope = self._generator_layers
     with torch.inference_mode():
-        upstream = upstream * (1 - (made.fake / self.generator.bound).square())  # through `squash`
-        weight_grads, bias_grads, first = self._maths.backward(weights, made.inputs, negative_slope, upstream)
+        upstream = squash_backward(upstream, made.fake, self.generator.bound)
+        weight_grads, bias_grads, first = leaky_mlp_backward(weights, made.inputs, negative_slope, upstream)
         noise_grad = first @ weights[0] if made.noise.requires_grad else None
     assign_gradients([*weights, *biases], [*weight_grads, *bias_grads])
     if noise_grad is not None: made.noise.backward(noise_grad.clone())  # a noise source with weights: autograd there
@@ -273,10 +282,29 @@ def closed_form_generator_update(self: GaussGan, made: GeneratedBatches) -> dict
     self._averaged_once = True  # the method's first update copies, or reads a resumed run's count on the host
     return {"generator_loss": generator_loss(scores, reward, self.reward_weight)}
 
+# %% ../nbs/09_model.ipynb #3e9346b8
+@patch
+def whole_step(self: GaussGan, real: Tensor) -> dict[str, Tensor]:
+    "The step as one compiled `whole_closed_form_step`, drawing what the eager step draws, counted as it counts."
+    if self._step_parts is None:  # read once the eager first step has made the optimisers' state
+        optimizers, average = self._torch_optimizers, self.averaged_generator
+        self._step_parts = dict(
+            critic=NetworkParts.of(self._critic_layers, optimizers["critic"]), squashing=self.generator,
+            generator=NetworkParts.of(self._generator_layers, optimizers["generator"]), grad_penalty=self.grad_penalty,
+            average=None if average is None else (average, *self._average_weights))
+    noises, alphas = draw_step_inputs(noise_source=self.generator.noise_source, random=self.random,
+                                      n_critic=self.n_critic, batch_size=real.shape[-2])
+    with torch.no_grad(): wasserstein, penalty, loss = self._whole_step(real, noises, alphas, **self._step_parts)
+    for _ in range(self.n_critic + 1): self.count_optimizer_step()
+    return {"critic_wasserstein": wasserstein, "gradient_penalty": penalty, "generator_loss": loss}
+
 # %% ../nbs/09_model.ipynb #7be5498e
 @patch
 def training_step(self: GaussGan, real, batch_idx):
     "One step on a batch of real points: the critic's, the predictor's (killer mode) and the generator's updates."
+    if self._whole_step is not None and self._averaged_once:  # compile: true, after the eager first step
+        with phase("whole_step"): losses = self.whole_step(real)
+        return self.record_losses(losses, batch_idx)
     batch_size = real.shape[-2]
     with phase("critic_updates"):
         made = self.generate_step_batches(batch_size) if self._closed_form_generator else None
@@ -368,33 +396,3 @@ def on_load_checkpoint(self: GaussGan, checkpoint):
     rng = checkpoint.get("gaussgan_rng", {})
     if "cpu" in rng: torch.set_rng_state(rng["cpu"])
     if "cuda" in rng and torch.cuda.is_available(): torch.cuda.set_rng_state_all(rng["cuda"])
-
-# %% ../nbs/09_model.ipynb #7fc048a0
-class SeedEnsemble(GaussGan):
-    "N GaussGans of different seeds as one: stacked networks; each member its own data, noise and metrics."
-    def __init__(self, *,
-                 metric_contexts: Sequence[MetricContext] = (), # each member's reference, in member order
-                 **gaussgan):  # `GaussGan`'s settings, its networks stacked and its `data_scaling` the members' stack
-        super().__init__(**gaussgan)
-        self.metric_contexts = list(metric_contexts)
-
-    @property
-    def seeds(self) -> list[int]:
-        "The members' seeds, in member order."
-        return self.random.seeds
-
-    def validation_step(self, batch, batch_idx):
-        if not self.metric_contexts or not self.metrics: return
-        with phase("validation"), self.random.fork(self.device):
-            per_member = [evaluate(self.metrics, points=points, ctx=context)
-                          for points, context in zip(self.validation_points(), self.metric_contexts)]
-        self.log_dict(member_scores(per_member, seeds=self.seeds), on_step=False, on_epoch=True,
-                      batch_size=self.validation_samples)
-
-    def on_save_checkpoint(self, checkpoint):
-        super().on_save_checkpoint(checkpoint)
-        checkpoint["gaussgan_member_rng"] = self.random.state()
-
-    def on_load_checkpoint(self, checkpoint):
-        super().on_load_checkpoint(checkpoint)
-        self.random.load_state(checkpoint["gaussgan_member_rng"])

@@ -16,8 +16,8 @@ from torch.profiler import record_function
 __all__ = ['RUN_PHASES', 'synchronize', 'PhaseClock', 'phase', 'timing_phases']
 
 # %% ../nbs/01_phases.ipynb #39c179d9
-RUN_PHASES = ("data", "model", "mlflow_run", "critic_updates", "predictor_updates", "generator_update", "validation",
-              "logging", "checkpointing", "plotting", "finishing")
+RUN_PHASES = ("data", "model", "mlflow_run", "critic_updates", "predictor_updates", "generator_update", "whole_step",
+              "validation", "logging", "checkpointing", "plotting", "finishing")
 
 # %% ../nbs/01_phases.ipynb #88b61d69
 def synchronize() -> None:

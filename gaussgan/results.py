@@ -27,7 +27,8 @@ from .callbacks import convergence_metric, read_snapshots
 from .config import Config, mlflow_destination
 from .data import GaussDataModule, GaussianMixture
 from .metrics import mode_coverage
-from .model import GaussGan, SeedEnsemble
+from .ensemble import SeedEnsemble
+from .model import GaussGan
 from .phases import phase
 from .plots import save_run_plots
 

@@ -174,6 +174,6 @@ class PerformanceSettings:
                             "gradients averaged; run it from the command line)")
     devices: str = setting("auto", "Lightning devices per machine: auto, or how many (ddp on a CPU: processes)")
     num_nodes: int = setting(1, "machines taking part in a ddp run")
-    compile: bool = setting(False, "torch.compile the step: the closed forms where they apply, else the networks")
+    compile: bool = setting(False, "torch.compile the step: a plain closed-form step as one graph, else the networks")
     threads: str = setting("auto", "torch's CPU threads while training: auto (the faster of 1 and torch's count, "
                            "measured again as the machine's load changes) or a number (bit-reproducible reruns)")

@@ -32,10 +32,10 @@ from torch.utils.benchmark import Timer
 from .build import build_model, build_target_and_points
 from .config import Config
 from .data import GaussDataModule, ShuffledBatches
-from .losses import critic_loss_gradients
 from .model import plain_training_step
-from .nets import leaky_layers, make_optimizers
+from .nets import average_weight_lists, leaky_layers
 from .phases import synchronize
+from .step import NetworkParts, draw_step_inputs, make_optimizers, whole_closed_form_step
 from .train import train
 
 # %% auto #0
@@ -262,18 +262,26 @@ def step_profile(config: Config, steps: int = 200, warmup: int = 5,
     return pd.concat([shown, rest.to_frame().T, outside.to_frame().T, wall.to_frame().T]).round(3)
 
 # %% ../nbs/20_timing.ipynb #34a9b347
-def compile_saving(config: Config, calls: int = 200) -> pd.DataFrame:
-    "The closed-form critic gradients (`critic_loss_gradients`), eager and `torch.compile`d: ms a call, compile s."
-    networks, _, _, batches = bare_setup(config)
-    layers, real = leaky_layers(networks["critic"].net), next(iter(batches))
+def compile_saving(config: Config) -> pd.DataFrame:
+    "`whole_closed_form_step` at `config`'s settings, eager and `torch.compile`d: ms a step, compile seconds."
+    networks, optimizers, average, batches = bare_setup(config)
+    generator, critic, real = networks["generator"], networks["critic"], next(iter(batches))
+    for optimizer in optimizers.values():  # the state a run's first step makes (zero gradients: no change)
+        for parameter in optimizer.param_groups[0]["params"]: parameter.grad = torch.zeros_like(parameter)
+        optimizer.step(); optimizer.zero_grad(set_to_none=True)
+    if average is not None: average.update_parameters(generator)  # the first update, a copy
+    parts = dict(critic=NetworkParts.of(leaky_layers(critic.net), optimizers["critic"]), squashing=generator,
+                 generator=NetworkParts.of(leaky_layers(generator.net), optimizers["generator"]),
+                 grad_penalty=config.grad_penalty,
+                 average=None if average is None else (average, *average_weight_lists(average, generator)))
+    source = generator.noise_source
+    step = lambda f: f(real, *draw_step_inputs(noise_source=source, random=source.random, n_critic=config.n_critic,
+                                               batch_size=len(real)), **parts)
+    compiled = torch.compile(whole_closed_form_step, dynamic=False)
     with torch.no_grad():
-        fake, alpha = networks["generator"](len(real)), torch.rand(len(real), 1, device=real.device)
-        arguments = (*layers, real, fake, alpha, None, config.grad_penalty)
-        compiled = torch.compile(critic_loss_gradients, dynamic=False)
-        start = time.perf_counter(); compiled(*arguments); compile_s = time.perf_counter() - start
-        rows = [{"way": way, "ms_per_call": 1e3 * seconds_per_call(lambda: f(*arguments), 0.5),
-                 "compile_s": s} for way, f, s in (("eager", critic_loss_gradients, 0.0),
-                                                   ("torch.compile", compiled, compile_s))]
+        start = time.perf_counter(); step(compiled); compile_s = time.perf_counter() - start
+        rows = [{"way": way, "ms_per_step": 1e3 * seconds_per_call(lambda: step(f), 0.5), "compile_s": s}
+                for way, f, s in (("eager", whole_closed_form_step, 0.0), ("torch.compile", compiled, compile_s))]
     return pd.DataFrame(rows).set_index("way").round(3)
 
 # %% ../nbs/20_timing.ipynb #360e4325
