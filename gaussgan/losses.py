@@ -138,7 +138,7 @@ def squash_backward(upstream: Tensor, # ∂loss/∂ of the squashed points
                     squashed: Tensor, # the points, bound·tanh(outputs / bound)
                     bound: float,
                    ) -> Tensor:
-    "∂loss/∂ of the MLP's outputs, from ∂loss/∂ of the points `DirectGenerator.squash` made of them."
+    "∂loss/∂ of the MLP's outputs, from ∂loss/∂ of the points a `DirectGenerator` squashed them into."
     return upstream * (1 - (squashed / bound).square())
 
 # %% ../nbs/08_losses.ipynb #31a58675
