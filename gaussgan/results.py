@@ -33,9 +33,9 @@ from .phases import phase
 from .plots import save_run_plots
 
 # %% auto #0
-__all__ = ['TrainResult', 'SeedRuns', 'shown_path', 'shown_uri', 'final_coverage', 'seed_table', 'seed_statistics',
-           'welch_difference', 'runs_seed_table', 'seed_titles', 'final_metrics', 'finish_run', 'format_summary',
-           'format_seed_runs', 'coverage_lines']
+__all__ = ['TrainResult', 'SeedRuns', 'shown_path', 'shown_uri', 'mlflow_run_link', 'final_coverage', 'seed_table',
+           'seed_statistics', 'welch_difference', 'runs_seed_table', 'seed_titles', 'final_metrics', 'finish_run',
+           'format_summary', 'format_seed_runs', 'coverage_lines']
 
 # %% ../nbs/17_results.ipynb #4c6af495
 @dataclass
@@ -58,6 +58,7 @@ class TrainResult:
     stopped_early: dict | None # when early stopping ended the run: its metric, patience, best epoch and value
     profile_trace: Path | None = None # the Chrome trace written when `profile` is set
     seeds: pd.DataFrame | None = None # a seed ensemble's final metrics and coverage, one row per seed (`seed_table`)
+    experiment_id: str | None = None  # MLflow's id of the experiment, for a link to the run's page
 
 # %% ../nbs/17_results.ipynb #46ce218e
 @dataclass
@@ -91,6 +92,16 @@ def shown_uri(uri: str) -> str:
     "A tracking URI as a reader wants it: a SQLite store's file by `shown_path`, anything else as it is."
     return "sqlite:///" + shown_path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else uri
 
+# %% ../nbs/17_results.ipynb #e3392dfc
+def _mlflow_ui_hint(uri: str) -> str:
+    return f"mlflow ui --backend-store-uri {uri}" if uri.startswith(("sqlite:", "file:")) else f"open {uri}"
+
+# %% ../nbs/17_results.ipynb #a982795e
+def mlflow_run_link(tracking_uri: str, experiment_id: str | None, run_id: str) -> str | None:
+    "The run's page in MLflow's UI where the tracking URI is a server's (http or https); None for a local store."
+    if experiment_id is None or not tracking_uri.startswith(("http://", "https://")): return None
+    return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+
 # %% ../nbs/17_results.ipynb #77fd9f21
 @patch
 def __repr__(self: TrainResult) -> str:
@@ -111,8 +122,11 @@ def _repr_html_(self: TrainResult) -> str:
     if stop := self.stopped_early: where["stopped early"] = f"{stop['metric']} best at epoch {stop['best_epoch']}"
     seeds = "" if self.seeds is None else self.seeds.to_html(float_format="{:.4g}".format)
     samples = _png(next((p for p in self.plots if p.name in ("samples.png", "seeds.png")), None))  # one run, seeds
+    link = mlflow_run_link(self.tracking_uri, self.experiment_id, self.run_id)
+    view = (f"<a href='{html.escape(link)}' target='_blank'>the run in MLflow</a>" if link else
+            f"in MLflow: <code>{html.escape(_mlflow_ui_hint(shown_uri(self.tracking_uri)))}</code>")
     return (f"<div style='display:flex;gap:1.5em;align-items:flex-start'><div><b>TrainResult</b>{_html_table(where)}"
-            f"{_html_table(numbers)}</div>{samples}</div>{seeds}")
+            f"{view}{_html_table(numbers)}</div>{samples}</div>{seeds}")
 
 # %% ../nbs/17_results.ipynb #7f5f2378
 @patch
@@ -240,14 +254,11 @@ def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussData
     traces = sorted((run_dir / "profile").glob("*.pt.trace.json"))
     uri, experiment = mlflow_destination(config)
     return TrainResult(run_id=logger.run_id, tracking_uri=uri, experiment_name=experiment,
+                       experiment_id=logger.experiment_id,
                        run_dir=run_dir, checkpoint=Path(checkpoints[1].best_model_path),
                        best_checkpoint=Path(checkpoints[0].best_model_path), best=best, plots=plots, samples=samples,
                        metrics=metrics, coverage=coverage, history=history, model=model, reference=reference,
                        stopped_early=stopped_early, profile_trace=traces[0] if traces else None, seeds=seeds)
-
-# %% ../nbs/17_results.ipynb #e3392dfc
-def _mlflow_ui_hint(uri: str) -> str:
-    return f"mlflow ui --backend-store-uri {uri}" if uri.startswith(("sqlite:", "file:")) else f"open {uri}"
 
 # %% ../nbs/17_results.ipynb #7dab5365
 def _stop_line(result) -> str:

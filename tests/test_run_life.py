@@ -138,6 +138,9 @@ def test_a_model_loads_from_a_tracking_server(scratch, monkeypatch):
         result = train(Config(max_epochs=1, generator_widths=[32, 32], critic_widths=[32, 32], dataset_size=2000,
                               progress_bar=False, threads="1", tracking_uri=url, output_dir=str(scratch / "trained")))
         torch.manual_seed(0); expected = result.model.sample(4)
+        from mlflow import MlflowClient
+        experiment = MlflowClient(url).get_run(result.run_id).info.experiment_id  # the notebook view links its page
+        assert f"href='{url}/#/experiments/{experiment}/runs/{result.run_id}'" in result._repr_html_()
         elsewhere = scratch / "elsewhere"; elsewhere.mkdir(); monkeypatch.chdir(elsewhere)
         for run in (f"runs:/{result.run_id}/checkpoints/last.ckpt", f"runs:/{result.run_id}", result.run_id):
             model = load_model(run, tracking_uri=url)
