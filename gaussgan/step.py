@@ -60,7 +60,7 @@ def adam_step(optimizer: torch.optim.Adam) -> None:
 # %% ../nbs/08b_step.ipynb #db9be3f9
 def draw_step_inputs(*,
                      noise_source: nn.Module, # the generator's
-                     random,                  # where it draws: torch's generator or a `MemberRandom`
+                     random,                  # where it draws: torch's generator, or a seed ensemble's MemberRandom
                      n_critic: int, batch_size: int,
                     ) -> tuple[list[Tensor], list[Tensor]]:
     "A step's noise batches and interpolation weights, drawn in the order the one-at-a-time step draws them."
