@@ -23,7 +23,8 @@ from .metrics import MetricContext, evaluate
 from .nets import (BATCH_NORM_BATCHES, Critic, MemberRandom, average_weight_lists, closed_form_generator,
                            frozen, leaky_layers, update_weight_average, weight_average)
 from .phases import phase
-from .step import NetworkParts, adam_step, draw_step_inputs, make_optimizers, whole_closed_form_step
+from .step import (NetworkParts, adam_step, compiled_or_eager, draw_step_inputs, make_optimizers,
+                           whole_closed_form_step)
 
 # %% auto #0
 __all__ = ['plain_training_step', 'GaussGan']
@@ -160,7 +161,7 @@ def on_fit_start(self: GaussGan):
     # `compile: true` on a plain closed-form step (no killer, no noise weights): the whole step as one graph
     plain = self._closed_form_generator and not self.killer and (self.averaged_generator is None) == (
         self._average_weights is None) and not any(p.requires_grad for p in self.generator.noise_source.parameters())
-    self._whole_step = torch.compile(whole_closed_form_step, dynamic=False) if self._compile and plain else None
+    self._whole_step = compiled_or_eager(whole_closed_form_step, dynamic=False) if self._compile and plain else None
     self._step_parts = None  # the whole step's tensors, read once the optimisers' state exists
 
 # %% ../nbs/09_model.ipynb #a956f77e

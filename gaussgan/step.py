@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -17,7 +18,8 @@ from .losses import (GeneratedBatches, critic_loss_gradients, generator_loss, le
                              leaky_mlp_forward, leaky_mlp_input_gradient, squash_backward)
 
 # %% auto #0
-__all__ = ['make_optimizers', 'functional_adam', 'adam_step', 'draw_step_inputs', 'NetworkParts', 'whole_closed_form_step']
+__all__ = ['make_optimizers', 'functional_adam', 'adam_step', 'draw_step_inputs', 'NetworkParts', 'whole_closed_form_step',
+           'compiled_or_eager']
 
 # %% ../nbs/08b_step.ipynb #263d610e
 def make_optimizers(*,
@@ -113,3 +115,19 @@ def whole_closed_form_step(real: Tensor,         # (…, batch, 2)
     generator.adam(weight_grads, bias_grads)
     if average is not None: update_weight_average(*average)
     return wasserstein, penalty, generator_loss(scores)
+
+# %% ../nbs/08b_step.ipynb #8cce31b4
+def compiled_or_eager(function: Callable, **options) -> Callable:
+    "`torch.compile(function, **options)`; `function` itself once a call fails to compile (said in one warning)."
+    compiled = torch.compile(function, **options)
+    def call(*args, **kwargs):
+        nonlocal compiled
+        if compiled is function: return function(*args, **kwargs)
+        try: return compiled(*args, **kwargs)
+        except Exception as error:  # dynamo's and inductor's errors have no public class to catch
+            cause = getattr(error, "inner_exception", None) or error  # a failed backend's own error, if it says
+            reason = f"{type(cause).__name__}: {cause}".strip().splitlines()[0][:200]
+            warnings.warn(f"compile: {function.__name__} could not be compiled ({reason}); it runs uncompiled")
+            compiled = function
+            return function(*args, **kwargs)
+    return call
