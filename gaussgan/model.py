@@ -23,8 +23,8 @@ from .metrics import MetricContext, evaluate
 from .nets import (BATCH_NORM_BATCHES, Critic, MemberRandom, average_weight_lists, closed_form_generator,
                            frozen, leaky_layers, update_weight_average, weight_average)
 from .phases import phase
-from .step import (NetworkParts, adam_step, compiled_or_eager, draw_step_inputs, make_optimizers,
-                           whole_closed_form_step)
+from .step import (adam_step, compiled_or_eager, draw_step_inputs, make_optimizers, whole_closed_form_step,
+                           whole_step_arguments)
 
 # %% auto #0
 __all__ = ['plain_training_step', 'GaussGan']
@@ -288,11 +288,9 @@ def closed_form_generator_update(self: GaussGan, made: GeneratedBatches) -> dict
 def whole_step(self: GaussGan, real: Tensor) -> dict[str, Tensor]:
     "The step as one compiled `whole_closed_form_step`, drawing what the eager step draws, counted as it counts."
     if self._step_parts is None:  # read once the eager first step has made the optimisers' state
-        optimizers, average = self._torch_optimizers, self.averaged_generator
-        self._step_parts = dict(
-            critic=NetworkParts.of(self._critic_layers, optimizers["critic"]), squashing=self.generator,
-            generator=NetworkParts.of(self._generator_layers, optimizers["generator"]), grad_penalty=self.grad_penalty,
-            average=None if average is None else (average, *self._average_weights))
+        self._step_parts = whole_step_arguments(generator=self.generator, critic=self.critic,
+                                                optimizers=self._torch_optimizers, average=self.averaged_generator,
+                                                grad_penalty=self.grad_penalty)
     noises, alphas = draw_step_inputs(noise_source=self.generator.noise_source, random=self.random,
                                       n_critic=self.n_critic, batch_size=real.shape[-2])
     with torch.no_grad(): wasserstein, penalty, loss = self._whole_step(real, noises, alphas, **self._step_parts)

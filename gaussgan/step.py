@@ -13,13 +13,13 @@ import torch
 from torch import Tensor, nn
 from torch.optim.adam import adam
 
-from .nets import update_weight_average
+from .nets import average_weight_lists, leaky_layers, update_weight_average
 from .losses import (GeneratedBatches, critic_loss_gradients, generator_loss, leaky_mlp_backward,
                              leaky_mlp_forward, leaky_mlp_input_gradient, squash_backward)
 
 # %% auto #0
 __all__ = ['make_optimizers', 'functional_adam', 'adam_step', 'draw_step_inputs', 'NetworkParts', 'whole_closed_form_step',
-           'compiled_or_eager']
+           'whole_step_arguments', 'compiled_or_eager']
 
 # %% ../nbs/08b_step.ipynb #263d610e
 def make_optimizers(*,
@@ -115,6 +115,18 @@ def whole_closed_form_step(real: Tensor,         # (…, batch, 2)
     generator.adam(weight_grads, bias_grads)
     if average is not None: update_weight_average(*average)
     return wasserstein, penalty, generator_loss(scores)
+
+# %% ../nbs/08b_step.ipynb #79f6283e
+def whole_step_arguments(*, generator: nn.Module, critic: nn.Module,
+                         optimizers: dict,        # `make_optimizers`', their state made by a first step
+                         average: nn.Module | None, # the generator's weight average (its first update made), or None
+                         grad_penalty: float,
+                        ) -> dict:
+    "`whole_closed_form_step`'s keyword arguments for these networks, their optimisers and the average."
+    return dict(critic=NetworkParts.of(leaky_layers(critic.net), optimizers["critic"]), squashing=generator,
+                generator=NetworkParts.of(leaky_layers(generator.net), optimizers["generator"]),
+                grad_penalty=grad_penalty,
+                average=None if average is None else (average, *average_weight_lists(average, generator)))
 
 # %% ../nbs/08b_step.ipynb #8cce31b4
 def compiled_or_eager(function: Callable, **options) -> Callable:

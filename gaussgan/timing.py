@@ -33,9 +33,8 @@ from .build import build_model, build_target_and_points
 from .config import Config
 from .data import GaussDataModule, ShuffledBatches
 from .model import plain_training_step
-from .nets import average_weight_lists, leaky_layers
 from .phases import synchronize
-from .step import NetworkParts, draw_step_inputs, make_optimizers, whole_closed_form_step
+from .step import draw_step_inputs, make_optimizers, whole_closed_form_step, whole_step_arguments
 from .train import train
 
 # %% auto #0
@@ -270,10 +269,8 @@ def compile_saving(config: Config) -> pd.DataFrame:
         for parameter in optimizer.param_groups[0]["params"]: parameter.grad = torch.zeros_like(parameter)
         optimizer.step(); optimizer.zero_grad(set_to_none=True)
     if average is not None: average.update_parameters(generator)  # the first update, a copy
-    parts = dict(critic=NetworkParts.of(leaky_layers(critic.net), optimizers["critic"]), squashing=generator,
-                 generator=NetworkParts.of(leaky_layers(generator.net), optimizers["generator"]),
-                 grad_penalty=config.grad_penalty,
-                 average=None if average is None else (average, *average_weight_lists(average, generator)))
+    parts = whole_step_arguments(generator=generator, critic=critic, optimizers=optimizers, average=average,
+                                 grad_penalty=config.grad_penalty)
     source = generator.noise_source
     step = lambda f: f(real, *draw_step_inputs(noise_source=source, random=source.random, n_critic=config.n_critic,
                                                batch_size=len(real)), **parts)
