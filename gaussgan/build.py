@@ -22,18 +22,17 @@ from .data import (DataScaling, GaussDataModule, GaussianMixture, StackedDataMod
                            make_target, split_points, uniform, validate_points)
 from .errors import GaussGanError
 from .metrics import MetricContext, available_metrics
-from .ensemble import SeedEnsemble
+from .ensemble import SeedEnsemble, stack_members
 from .model import GaussGan
-from .nets import Critic, MemberRandom, Predictor, make_generator
-from .nets import stack_networks
+from .nets import MemberRandom
 from .phases import phase
 from .presets import target_of
+from .saving import networks_of
 from .sources import noise_source_spec
 
 # %% auto #0
 __all__ = ['build_target_and_points', 'target_settings', 'stored_points', 'with_data', 'metric_options', 'make_metric_context',
-           'describe_reference', 'noise_options', 'model_settings', 'build_model', 'stackable', 'member_seeds',
-           'build_run']
+           'describe_reference', 'model_settings', 'build_model', 'stackable', 'member_seeds', 'build_run']
 
 # %% ../nbs/12_build.ipynb #8766f5e5
 def _named_target(config: Config):
@@ -117,11 +116,6 @@ def describe_reference(config: Config, context: MetricContext) -> str:
              else f"the {config.target or 'two_gaussians'} target")
     return f"{where}: its exact density and {len(context.reference)} points drawn from it"
 
-# %% ../nbs/12_build.ipynb #5fc186ef
-def noise_options(config: Config) -> dict:
-    "The options of the config's noise source, from the config keys its registration names."
-    return noise_source_spec(config.noise).options_from(config)
-
 # %% ../nbs/12_build.ipynb #069eaa69
 def model_settings(config: Config) -> dict:
     "`GaussGan`'s settings from `config`, besides its networks, reference and data scaling."
@@ -134,15 +128,7 @@ def model_settings(config: Config) -> dict:
 # %% ../nbs/12_build.ipynb #7e5cf43a
 def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
     "The GaussGan module `config` describes, standardised to the training `points`, scored against `target`."
-    generator = make_generator(config.noise, config.generator_head, z_dim=config.z_dim,
-                               hidden=config.generator_widths, non_linearity=config.non_linearity,
-                               std_scale=config.std_scale, min_std=config.min_std, bound=config.direct_bound,
-                               batch_norm=config.generator_batch_norm, components=config.latent_components,
-                               learned_components=config.latent_components_learned, **noise_options(config))
-    critic = Critic(hidden=config.critic_widths, non_linearity=config.non_linearity)
-    predictor = Predictor(hidden=config.predictor_widths, non_linearity=config.non_linearity) if config.killer else None
-    return GaussGan(generator=generator, critic=critic, predictor=predictor,
-                    metric_context=make_metric_context(config, target, points),
+    return GaussGan(**networks_of(config), metric_context=make_metric_context(config, target, points),
                     data_scaling=DataScaling.fit(split_points(points, seed=config.seed)[0]), **model_settings(config))
 
 # %% ../nbs/12_build.ipynb #c1640ec8
@@ -163,11 +149,9 @@ def _seed_ensemble(config: Config) -> tuple:
         members.append(build_run(dataclasses.replace(config, seed=seed, seeds=1)))
         states.append(torch.get_rng_state())  # where this seed's run alone starts drawing
     models = [model for _, model, _ in members]
-    random = MemberRandom(member_seeds(config), cpu_states=states)
-    stack = lambda name: stack_networks([getattr(model, name) for model in models], random=random)
-    ensemble = SeedEnsemble(generator=stack("generator"), critic=stack("critic"),
-                            predictor=stack("predictor") if config.killer else None,
-                            metric_contexts=[model.metric_context for model in models],
+    networks = stack_members([dict(generator=m.generator, critic=m.critic, predictor=m.predictor) for m in models],
+                             random=MemberRandom(member_seeds(config), cpu_states=states))
+    ensemble = SeedEnsemble(**networks, metric_contexts=[model.metric_context for model in models],
                             data_scaling=DataScaling.stack([model.data_scaling for model in models]),
                             **model_settings(config))
     return members[0][0], ensemble, StackedDataModule([data for _, _, data in members])

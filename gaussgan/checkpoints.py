@@ -14,18 +14,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from fastcore.basics import patch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from .build import build_run
+from .build import build_target_and_points, make_metric_context, member_seeds, model_settings
 from .config import Config, mlflow_destination
 from .errors import GaussGanError, RunFailed
 from .ensemble import SeedEnsemble
+from .metrics import MetricContext
 from .model import GaussGan
+from .saving import read_checkpoint
 
 # %% auto #0
-__all__ = ['MLFLOW_URI_SCHEMES', 'RESUMABLE_CHANGES', 'AtomicCheckpointIO', 'find_checkpoint', 'read_checkpoint', 'run_config',
-           'random_state_kept', 'fetch_checkpoint', 'load_model', 'check_resumable']
+__all__ = ['MLFLOW_URI_SCHEMES', 'RESUMABLE_CHANGES', 'AtomicCheckpointIO', 'find_checkpoint', 'run_config', 'random_state_kept',
+           'fetch_checkpoint', 'load_model', 'check_resumable']
 
 # %% ../nbs/15_checkpoints.ipynb #d2729909
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -50,20 +51,12 @@ def find_checkpoint(run: str | Path,          # a run id, a run folder or a chec
     path = Path(run)
     if path.is_file(): return path
     folder = path if path.is_dir() else Path(output_dir) / str(run)
-    for candidate in (folder / "checkpoints" / name, folder / "artifacts" / "checkpoints" / name, folder / name):
+    candidates = (folder / "checkpoints" / name, folder / "artifacts" / "checkpoints" / name,
+                  folder / "extra_files" / name, folder / name)  # extra_files: a model logged with `log_model`
+    for candidate in candidates:
         if candidate.is_file(): return candidate
     raise GaussGanError(f"no run {str(run)!r}: give a run id (a folder under {str(output_dir)!r}), a run folder "
                         f"or a .ckpt file")
-
-# %% ../nbs/15_checkpoints.ipynb #62c2ff1e
-def read_checkpoint(path: Path) -> dict:
-    "A gaussgan checkpoint's contents, loaded with `weights_only=True`."
-    try: state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise GaussGanError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
-    if not isinstance(state, dict) or "gaussgan_config" not in state:
-        raise GaussGanError(f"{path}: not a gaussgan checkpoint (no config stored)")
-    return state
 
 # %% ../nbs/15_checkpoints.ipynb #dc1f22f8
 def run_config(run: str | Path, output_dir: str | Path = "runs") -> Config:
@@ -123,6 +116,18 @@ def _data_on_disk(config: Config) -> Config:
     if config.data_file is None or Path(config.data_file).is_file(): return config
     return dataclasses.replace(config, data_file=None, dataset_size=100)  # the weights and scaling are the checkpoint's
 
+def _metric_contexts(config: Config) -> list[MetricContext]:
+    "What each member of a run scores against; none when its data file is not here and it names no target."
+    buildable = _data_on_disk(config)
+    if buildable is not config and config.target is None: return []  # no context rather than the stand-ins'
+    members = [dataclasses.replace(buildable, seed=seed, seeds=1) for seed in member_seeds(buildable)]
+    contexts = []
+    with random_state_kept():  # making the target's points draws from the global random state
+        for member in members:
+            target, points = build_target_and_points(member)
+            contexts.append(make_metric_context(member, target=target, points=points))
+    return contexts
+
 def load_model(run: str | Path,              # run id, run folder, .ckpt file, or MLflow URI (runs:/, models:/)
                output_dir: str | Path = "runs", # where run ids are looked up
                checkpoint: str = "last",        # which checkpoint of a run: last or best (.ckpt optional)
@@ -131,24 +136,16 @@ def load_model(run: str | Path,              # run id, run folder, .ckpt file, o
     "The trained `GaussGan` of a run written by `train`, ready to `sample`; the global random state left alone."
     state = read_checkpoint(fetch_checkpoint(run, output_dir, checkpoint, tracking_uri))
     config = Config(**state["gaussgan_config"])
-    buildable = _data_on_disk(config)
-    with random_state_kept(): model = build_run(buildable)[1]
-    model.load_state_dict(state["state_dict"])
-    if buildable is not config and config.target is None:  # no context rather than the stand-ins'
-        if isinstance(model, SeedEnsemble): model.metric_contexts = []
-        else: model.metric_context = None
+    model = (SeedEnsemble if config.seeds > 1 else GaussGan).from_checkpoint(state, **model_settings(config))
+    contexts = _metric_contexts(config)
+    if isinstance(model, SeedEnsemble): model.metric_contexts = contexts
+    else: model.metric_context = contexts[0] if contexts else None
     return model
-
-# %% ../nbs/15_checkpoints.ipynb #db489d73
-@patch(cls_method=True)
-def load_from_checkpoint(cls: GaussGan, checkpoint_path: str | Path, map_location=None, **kwargs) -> GaussGan:
-    "Lightning's usual call, answered by `load_model`: the networks are rebuilt from the config the checkpoint keeps."
-    return load_model(checkpoint_path)
 
 # %% ../nbs/15_checkpoints.ipynb #f2e48865
 RESUMABLE_CHANGES = ("max_epochs", "progress_bar", "log_every_n_steps", "profile", "final_samples", "accelerator",
                      "validation_every", "convergence_patience", "convergence_min_delta", "sample_every_n_epochs",
-                     "threads")
+                     "threads", "log_model")
 
 # %% ../nbs/15_checkpoints.ipynb #de89dfb2
 def check_resumable(checkpoint: Path, state: dict, config: Config) -> None:

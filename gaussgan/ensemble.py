@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+from fastcore.basics import patch
+
 from .metrics import MetricContext, evaluate, member_scores
 from .model import GaussGan
+from .nets import MemberRandom, stack_networks
 from .phases import phase
 
 # %% auto #0
-__all__ = ['SeedEnsemble']
+__all__ = ['SeedEnsemble', 'stack_members']
 
 # %% ../nbs/09b_ensemble.ipynb #7fc048a0
 class SeedEnsemble(GaussGan):
@@ -43,3 +47,21 @@ class SeedEnsemble(GaussGan):
     def on_load_checkpoint(self, checkpoint):
         super().on_load_checkpoint(checkpoint)
         self.random.load_state(checkpoint["gaussgan_member_rng"])
+
+# %% ../nbs/09b_ensemble.ipynb #be14daca
+def stack_members(members: Sequence[dict], # each member's networks: name -> network, or None where it has none
+                  random: MemberRandom,    # the members' random draws
+                 ) -> dict:
+    "The members' networks stacked name by name (`stack_networks`); None where the members have none."
+    return {name: None if network is None else stack_networks([member[name] for member in members], random=random)
+            for name, network in members[0].items()}
+
+# %% ../nbs/09b_ensemble.ipynb #3002900d
+@patch(cls_method=True)
+def networks_for(cls: SeedEnsemble, config: dict) -> dict:
+    "Each member's networks from a saved `config`, freshly initialised and stacked (`stack_members`)."
+    seeds = list(range(config["seed"], config["seed"] + config["seeds"]))
+    members = [GaussGan.networks_for({**config, "seed": seed, "seeds": 1}) for seed in seeds]
+    # the members' random states are the checkpoint's, put back by `on_load_checkpoint`
+    random = MemberRandom(seeds, cpu_states=[torch.Generator().manual_seed(seed).get_state() for seed in seeds])
+    return stack_members(members, random=random)

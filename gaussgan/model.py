@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import lightning as L
 import torch
 from torch import Tensor, nn
 from fastcore.basics import patch
@@ -23,6 +22,7 @@ from .metrics import MetricContext, evaluate
 from .nets import (BATCH_NORM_BATCHES, Critic, MemberRandom, average_weight_lists, closed_form_generator,
                            frozen, leaky_layers, update_weight_average, weight_average)
 from .phases import phase
+from .saving import SavedModule
 from .step import (adam_step, compiled_or_eager, draw_step_inputs, make_optimizers, whole_closed_form_step,
                            whole_step_arguments)
 
@@ -57,7 +57,7 @@ def plain_training_step(real: Tensor,                 # (batch, 2) real points
     if averaged_generator is not None: averaged_generator.update_parameters(generator)
 
 # %% ../nbs/09_model.ipynb #82275728
-class GaussGan(L.LightningModule):
+class GaussGan(SavedModule):
     "WGAN-GP on 2-D points, with an optional killer predictor: networks, training step and validation."
     def __init__(self, *,
                  generator: nn.Module,             # called with a batch size, returns (batch, 2) points
@@ -76,6 +76,9 @@ class GaussGan(L.LightningModule):
                  config: dict | None = None,       # the run's full config, stored in checkpoints
                 ):
         super().__init__()
+        # The settings, kept in checkpoints as Lightning's hyper-parameters; the networks are rebuilt from `config`.
+        self.save_hyperparameters(ignore=["generator", "critic", "predictor", "data_scaling", "metric_context",
+                                          "metric_contexts"], logger=False)
         if killer is not None and (killer not in KILLER_FORMULATIONS or predictor is None):
             raise ValueError(f"killer must be None or one of {KILLER_FORMULATIONS} with a predictor, got {killer!r}")
         self.automatic_optimization = False
@@ -375,23 +378,3 @@ def validation_step(self: GaussGan, batch, batch_idx):
         values = evaluate(self.metrics, points=self.validation_points(), ctx=self.metric_context)
     self.log_dict({f"val/{k}": float(v) for k, v in values.items()}, on_step=False, on_epoch=True,
                   batch_size=self.validation_samples, sync_dist=self.trainer.world_size > 1)
-
-# %% ../nbs/09_model.ipynb #fced7ed4
-@patch
-def on_save_checkpoint(self: GaussGan, checkpoint):
-    "Lightning's hook: keep the config, the MLflow run, the metrics held back and the random state in `checkpoint`."
-    if self.config is not None: checkpoint["gaussgan_config"] = self.config
-    if run_id := getattr(self.logger, "run_id", None): checkpoint["gaussgan_run_id"] = run_id  # to resume it
-    # Metrics a logger holds back until this checkpoint is on disk (gaussgan.tracking's), in case a kill comes between.
-    if (held := getattr(self.logger, "held_back", None)) is not None: checkpoint["gaussgan_held_back"] = list(held)
-    # Lightning does not keep the random state; a resumed run needs it to draw what the whole run would.
-    checkpoint["gaussgan_rng"] = {"cpu": torch.get_rng_state(),
-                                  **({"cuda": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {})}
-
-# %% ../nbs/09_model.ipynb #5d6363a8
-@patch
-def on_load_checkpoint(self: GaussGan, checkpoint):
-    "Lightning's hook: put back the random state `checkpoint` keeps."
-    rng = checkpoint.get("gaussgan_rng", {})
-    if "cpu" in rng: torch.set_rng_state(rng["cpu"])
-    if "cuda" in rng and torch.cuda.is_available(): torch.cuda.set_rng_state_all(rng["cuda"])

@@ -8,8 +8,12 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
+import inspect
 import json
+import logging
+import os
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from fastcore.basics import patch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
 
+from . import __version__
 from .build import describe_reference
 from .callbacks import convergence_metric, read_snapshots
 from .config import Config, mlflow_destination
@@ -31,11 +36,12 @@ from .ensemble import SeedEnsemble
 from .model import GaussGan
 from .phases import phase
 from .plots import save_run_plots
+from .saving import read_checkpoint
 
 # %% auto #0
 __all__ = ['TrainResult', 'SeedRuns', 'shown_path', 'shown_uri', 'mlflow_run_link', 'final_coverage', 'seed_table',
-           'seed_statistics', 'welch_difference', 'runs_seed_table', 'seed_titles', 'final_metrics', 'finish_run',
-           'format_summary', 'format_seed_runs', 'coverage_lines']
+           'seed_statistics', 'welch_difference', 'runs_seed_table', 'seed_titles', 'final_metrics',
+           'log_trained_model', 'finish_run', 'format_summary', 'format_seed_runs', 'coverage_lines']
 
 # %% ../nbs/17_results.ipynb #4c6af495
 @dataclass
@@ -59,6 +65,7 @@ class TrainResult:
     profile_trace: Path | None = None # the Chrome trace written when `profile` is set
     seeds: pd.DataFrame | None = None # a seed ensemble's final metrics and coverage, one row per seed (`seed_table`)
     experiment_id: str | None = None  # MLflow's id of the experiment, for a link to the run's page
+    model_uri: str | None = None      # the model logged to MLflow (`log_model`): models:/<id>, for mlflow.pytorch
 
 # %% ../nbs/17_results.ipynb #46ce218e
 @dataclass
@@ -216,14 +223,47 @@ def _write_outputs(run_dir: Path, config: Config, samples: np.ndarray, summary: 
     (run_dir / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
 
+# %% ../nbs/17_results.ipynb #fa13ed20
+@contextmanager
+def _quietly_logging_a_model():
+    "MLflow's warning about pickles and its artifacts' progress bar held back: nothing a run's user can act on."
+    pytorch_log, bar = logging.getLogger("mlflow.pytorch"), os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    level = pytorch_log.level
+    pytorch_log.setLevel(logging.ERROR)
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try: yield
+    finally:
+        pytorch_log.setLevel(level)
+        if bar is None: os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+        else: os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = bar
+
+# %% ../nbs/17_results.ipynb #d2730be2
+def log_trained_model(checkpoint: Path, # a run's checkpoint (its last)
+                      *, run_id: str, tracking_uri: str) -> str:
+    "Log the model `checkpoint` keeps to the MLflow run with `mlflow.pytorch.log_model`; its `models:/` URI."
+    import mlflow.pytorch  # here: only a run that logs its model pays for importing it
+    state = read_checkpoint(checkpoint)
+    model = (SeedEnsemble if state["gaussgan_config"]["seeds"] > 1 else GaussGan).from_checkpoint(state, compile=False)
+    parameters = inspect.signature(mlflow.pytorch.log_model).parameters
+    pickled = {"serialization_format": "pickle"} if "serialization_format" in parameters else {}  # MLflow 3.7: always
+    mlflow.set_tracking_uri(tracking_uri)  # Lightning's MLFlowLogger has set it already; log_model reads it
+    with _quietly_logging_a_model():
+        return mlflow.pytorch.log_model(model, name="model", run_id=run_id, extra_files=[str(checkpoint)],
+                                        pip_requirements=[f"gaussgan=={__version__}"], **pickled).model_uri
+
 # %% ../nbs/17_results.ipynb #42219b45
-def _log_outputs(logger: MLFlowLogger, config: Config, run_dir: Path, final: dict[str, float]) -> None:
+def _log_outputs(logger: MLFlowLogger, config: Config, run_dir: Path, final: dict[str, float],
+                 checkpoint: Path) -> str | None:
+    "Log the final metrics, the run folder and (`log_model`) the model; its URI, if logged."
     with phase("logging"):
         if final: logger.log_metrics(final)
         if run_dir == Path(config.output_dir).resolve() / logger.run_id:  # not the artifact folder: upload all of it
             logger.experiment.log_artifacts(logger.run_id, str(run_dir))
         logger.experiment.set_tag(logger.run_id, "run_dir", str(run_dir))
+        uri = mlflow_destination(config)[0]
+        model_uri = log_trained_model(checkpoint, run_id=logger.run_id, tracking_uri=uri) if config.log_model else None
     logger.finalize("FINISHED")
+    return model_uri
 
 # %% ../nbs/17_results.ipynb #543c73aa
 def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussDataModule, logger: MLFlowLogger,
@@ -250,7 +290,8 @@ def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussData
         with phase("plotting"):
             plots = save_run_plots(run_dir / "plots", samples=samples, reference=held_out, target=target,
                                    history=history, snapshots=read_snapshots(run_dir / "samples"), titles=titles)
-        _log_outputs(logger, config, run_dir, final_metrics(samples, coverage, seeds))
+        model_uri = _log_outputs(logger, config, run_dir, final_metrics(samples, coverage, seeds),
+                                 checkpoint=Path(checkpoints[1].best_model_path))
     traces = sorted((run_dir / "profile").glob("*.pt.trace.json"))
     uri, experiment = mlflow_destination(config)
     return TrainResult(run_id=logger.run_id, tracking_uri=uri, experiment_name=experiment,
@@ -258,7 +299,8 @@ def finish_run(*, config: Config, model: GaussGan, target, datamodule: GaussData
                        run_dir=run_dir, checkpoint=Path(checkpoints[1].best_model_path),
                        best_checkpoint=Path(checkpoints[0].best_model_path), best=best, plots=plots, samples=samples,
                        metrics=metrics, coverage=coverage, history=history, model=model, reference=reference,
-                       stopped_early=stopped_early, profile_trace=traces[0] if traces else None, seeds=seeds)
+                       stopped_early=stopped_early, profile_trace=traces[0] if traces else None, seeds=seeds,
+                       model_uri=model_uri)
 
 # %% ../nbs/17_results.ipynb #7dab5365
 def _stop_line(result) -> str:
@@ -281,6 +323,7 @@ def format_summary(result,                      # what `gaussgan.train.train` re
              f"  samples:     {result.run_dir / 'samples.npz'}",
              f"  MLflow:      {result.tracking_uri}, experiment '{result.experiment_name}' "
              f"(view: {_mlflow_ui_hint(result.tracking_uri)})",
+             *([f"  model:       {result.model_uri} (mlflow.pytorch.load_model)"] if result.model_uri else []),
              f"Final validation metrics, against {result.reference}:"]
     if result.seeds is not None: lines[-1:] = _seed_lines(result.seeds, result.reference)
     else: lines += [f"  {k:32} {v: .4f}" for k, v in result.metrics.items()]

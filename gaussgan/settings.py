@@ -163,6 +163,8 @@ class LoggingSettings:
                                          "(compressed .npz in the run folder's samples/, and plots/evolution.png); "
                                          "0: never")
     profile: bool = setting(False, "write a torch.profiler Chrome trace of the first training steps")
+    log_model: bool = setting(False, "also log the trained model with mlflow.pytorch.log_model: MLflow's UI lists "
+                              "it, mlflow.pytorch.load_model and models:/ URIs load it")
 
 # %% ../nbs/10_settings.ipynb #762ddb7d
 @dataclass

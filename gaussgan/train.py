@@ -26,7 +26,8 @@ from matplotlib.figure import Figure
 from .build import build_run, build_target_and_points, member_seeds, stackable, with_data
 from .callbacks import (LivePlot, MetricHistory, SampleSnapshots, convergence_callbacks, convergence_metric,
                                 cpu_threads, make_profiler)
-from .checkpoints import AtomicCheckpointIO, check_resumable, find_checkpoint, read_checkpoint
+from .checkpoints import AtomicCheckpointIO, check_resumable, find_checkpoint
+from .saving import read_checkpoint
 from .config import Config
 from .data import GaussDataModule, GaussianMixture, UniformBox
 from .errors import GaussGanError, TrainingDiverged

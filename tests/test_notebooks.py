@@ -14,7 +14,8 @@ def test_every_part_has_a_notebook():
     parts = ("errors", "phases", "data", "sources", "quantum", "nets", "metrics", "plots", "losses", "model", "settings",
              "config", "build", "tracking", "callbacks", "checkpoints", "preflight", "results", "train", "sweep", "timing",
              "bench", "refine", "cli", "site")
-    assert {f"{n:02d}_{part}" for n, part in enumerate(parts)} | {"08b_step", "09b_ensemble", "11b_presets",
+    assert {f"{n:02d}_{part}" for n, part in enumerate(parts)} | {"08b_step", "08c_saving", "09b_ensemble",
+                                                                  "11b_presets",
                                                                   "index", "tutorial", "measurements/findings",
                                                                   "measurements/benchmarks",
                                                                   "measurements/mode_collapse",

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from gaussgan.config import Config
-from gaussgan.checkpoints import read_checkpoint
+from gaussgan.saving import read_checkpoint
 from gaussgan.train import train
 from conftest import SMALL, gaussgan
 

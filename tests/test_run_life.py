@@ -166,3 +166,50 @@ def test_a_killer_runs_best_checkpoint_keeps_the_right_mode(scratch):
     points = model.sample(5000)
     assert (points[:, 0] > 0).float().mean() >= 0.99
     assert ((points - torch.tensor([5.0, 5.0])).norm(dim=1) <= 3.0).float().mean() >= 0.90
+
+
+def test_lightnings_load_from_checkpoint_needs_nothing_else_imported(scratch):
+    """GaussGan.load_from_checkpoint and SeedEnsemble.load_from_checkpoint in a fresh interpreter, gaussgan.checkpoints
+    and gaussgan.build never imported: the same weights and samples as load_model."""
+    from gaussgan.checkpoints import load_model
+    from gaussgan.config import Config
+    from gaussgan.train import train
+    small = dict(max_epochs=1, generator_widths=[16], critic_widths=[16], dataset_size=500, progress_bar=False,
+                 threads="1", generator_ema=0.9, n_critic=3, output_dir=str(scratch / "runs"))
+    one, ensemble = train(Config(**small)), train(Config(**small, seeds=2))
+    expected = []
+    for run in (one, ensemble):
+        model = load_model(run.checkpoint)
+        torch.manual_seed(0); expected.append(model.sample(4))
+    code = ("import sys, torch\nfrom gaussgan.model import GaussGan\nfrom gaussgan.ensemble import SeedEnsemble\n"
+            f"one = GaussGan.load_from_checkpoint({str(one.checkpoint)!r})\n"
+            f"ensemble = SeedEnsemble.load_from_checkpoint({str(ensemble.checkpoint)!r})\n"
+            "assert not {'gaussgan.checkpoints', 'gaussgan.build'} & set(sys.modules)\n"
+            "assert (one.n_critic, one.averaged_generator is not None, ensemble.seeds) == (3, True, [41, 42])\n"
+            "torch.manual_seed(0); a = one.sample(4); torch.manual_seed(0); b = ensemble.sample(4)\n"
+            "torch.save([a, b], 'sampled.pt')\n")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=scratch, capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr
+    for mine, theirs in zip(torch.load(scratch / "sampled.pt"), expected): assert torch.equal(mine, theirs)
+
+
+def test_a_logged_model_loads_with_mlflow_and_with_gaussgan(scratch):
+    """log_model: the run's model is an MLflow model; mlflow.pytorch.load_model, load_model and `gaussgan sample` take
+    its models:/ URI and sample what the run's last checkpoint samples."""
+    import mlflow.pytorch
+    from gaussgan.checkpoints import load_model
+    from gaussgan.config import Config
+    from gaussgan.results import format_summary
+    from gaussgan.train import train
+    store = f"sqlite:///{scratch}/mlflow.db"
+    result = train(Config(max_epochs=1, generator_widths=[16], critic_widths=[16], dataset_size=500, log_model=True,
+                          progress_bar=False, threads="1", tracking_uri=store, output_dir=str(scratch / "runs")))
+    assert result.model_uri.startswith("models:/") and result.model_uri in format_summary(result)
+    torch.manual_seed(0); expected = load_model(result.checkpoint).sample(4)
+    mlflow.set_tracking_uri(store)
+    for model in (mlflow.pytorch.load_model(result.model_uri), load_model(result.model_uri, tracking_uri=store)):
+        torch.manual_seed(0); assert torch.equal(model.sample(4), expected)
+    sampled = subprocess.run(["gaussgan", "sample", result.model_uri, "--n", "50", "--out", "p.npy"], cwd=scratch,
+                             env={**os.environ, "MLFLOW_TRACKING_URI": store}, capture_output=True, text=True,
+                             timeout=300)
+    assert sampled.returncode == 0 and np.load(scratch / "p.npy").shape == (50, 2), sampled.stderr

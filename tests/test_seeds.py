@@ -9,7 +9,7 @@ import torch
 
 from gaussgan.config import Config
 from gaussgan.errors import GaussGanError
-from gaussgan.checkpoints import read_checkpoint
+from gaussgan.saving import read_checkpoint
 from gaussgan.train import train
 
 SMALL = dict(generator_widths=[32, 32], critic_widths=[32, 32], progress_bar=False, threads="1")
