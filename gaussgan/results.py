@@ -36,6 +36,7 @@ from .ensemble import SeedEnsemble
 from .model import GaussGan
 from .phases import phase
 from .plots import save_run_plots
+from .tracking import tracking_environment_kept
 from .saving import read_checkpoint
 
 # %% auto #0
@@ -246,8 +247,8 @@ def log_trained_model(checkpoint: Path, # a run's checkpoint (its last)
     model = (SeedEnsemble if state["gaussgan_config"]["seeds"] > 1 else GaussGan).from_checkpoint(state, compile=False)
     parameters = inspect.signature(mlflow.pytorch.log_model).parameters
     pickled = {"serialization_format": "pickle"} if "serialization_format" in parameters else {}  # MLflow 3.7: always
-    mlflow.set_tracking_uri(tracking_uri)  # Lightning's MLFlowLogger has set it already; log_model reads it
-    with _quietly_logging_a_model():
+    with _quietly_logging_a_model(), tracking_environment_kept():
+        mlflow.set_tracking_uri(tracking_uri)  # what log_model reads (Lightning's MLFlowLogger has set it already)
         return mlflow.pytorch.log_model(model, name="model", run_id=run_id, extra_files=[str(checkpoint)],
                                         pip_requirements=[f"gaussgan=={__version__}"], **pickled).model_uri
 

@@ -21,7 +21,7 @@ from .errors import GaussGanError
 from .phases import phase
 
 # %% auto #0
-__all__ = ['CheckpointedMLFlowLogger', 'make_logger', 'run_folder']
+__all__ = ['CheckpointedMLFlowLogger', 'tracking_environment_kept', 'make_logger', 'run_folder']
 
 # %% ../nbs/13_tracking.ipynb #90999b33
 class CheckpointedMLFlowLogger(MLFlowLogger):
@@ -77,6 +77,16 @@ def _store_lock(uri: str):
     database = Path(uri.removeprefix("sqlite:///"))
     return FileLock(database.parent / f".{database.name}.lock", timeout=120)
 
+# %% ../nbs/13_tracking.ipynb #3d76418b
+@contextlib.contextmanager
+def tracking_environment_kept():
+    "Run the block, then put `MLFLOW_TRACKING_URI` back as it was (`mlflow.set_tracking_uri` sets it)."
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    try: yield
+    finally:
+        if before is None: os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else: os.environ["MLFLOW_TRACKING_URI"] = before
+
 # %% ../nbs/13_tracking.ipynb #e2a503c4
 def make_logger(config: Config,
                 run_id: str | None = None, # an existing run to log into (a resumed one); None starts a new run
@@ -86,9 +96,8 @@ def make_logger(config: Config,
     # A local store keeps a run's artifacts in output_dir/<run id>/artifacts: that folder is the run folder.
     artifacts = Path(config.output_dir).resolve().as_uri() if _is_local_store(uri) else None
     tags = dict(tag.split("=", 1) for tag in config.tags)
-    environment = os.environ.get("MLFLOW_TRACKING_URI")  # MLFlowLogger sets it through mlflow.set_tracking_uri
     try:
-        with phase("mlflow_run"):
+        with phase("mlflow_run"), tracking_environment_kept():
             with _store_lock(uri):
                 from mlflow import MlflowClient  # here, as Lightning does: importing MLflow takes most of a second
                 client = MlflowClient(uri)  # the experiment made here, so Lightning does not announce making it
@@ -102,9 +111,6 @@ def make_logger(config: Config,
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else ""
         raise GaussGanError(f"cannot use MLflow tracking URI {uri!r}: {type(e).__name__}: {reason}") from None
-    finally:  # put it back, so this run's store does not become the next run's (or a child process's) default
-        if environment is None: os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else: os.environ["MLFLOW_TRACKING_URI"] = environment
     return logger
 
 # %% ../nbs/13_tracking.ipynb #ca2094f6

@@ -193,7 +193,7 @@ def test_lightnings_load_from_checkpoint_needs_nothing_else_imported(scratch):
     for mine, theirs in zip(torch.load(scratch / "sampled.pt"), expected): assert torch.equal(mine, theirs)
 
 
-def test_a_logged_model_loads_with_mlflow_and_with_gaussgan(scratch):
+def test_a_logged_model_loads_with_mlflow_and_with_gaussgan(scratch, monkeypatch):
     """log_model: the run's model is an MLflow model; mlflow.pytorch.load_model, load_model and `gaussgan sample` take
     its models:/ URI and sample what the run's last checkpoint samples."""
     import mlflow.pytorch
@@ -201,15 +201,16 @@ def test_a_logged_model_loads_with_mlflow_and_with_gaussgan(scratch):
     from gaussgan.config import Config
     from gaussgan.results import format_summary
     from gaussgan.train import train
-    store = f"sqlite:///{scratch}/mlflow.db"
+    store, before = f"sqlite:///{scratch}/mlflow.db", os.environ.get("MLFLOW_TRACKING_URI")
     result = train(Config(max_epochs=1, generator_widths=[16], critic_widths=[16], dataset_size=500, log_model=True,
                           progress_bar=False, threads="1", tracking_uri=store, output_dir=str(scratch / "runs")))
+    assert os.environ.get("MLFLOW_TRACKING_URI") == before  # the run's store is not every later process's default
     assert result.model_uri.startswith("models:/") and result.model_uri in format_summary(result)
     torch.manual_seed(0); expected = load_model(result.checkpoint).sample(4)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # mlflow.pytorch reads the default store; put back after
     mlflow.set_tracking_uri(store)
     for model in (mlflow.pytorch.load_model(result.model_uri), load_model(result.model_uri, tracking_uri=store)):
         torch.manual_seed(0); assert torch.equal(model.sample(4), expected)
     sampled = subprocess.run(["gaussgan", "sample", result.model_uri, "--n", "50", "--out", "p.npy"], cwd=scratch,
-                             env={**os.environ, "MLFLOW_TRACKING_URI": store}, capture_output=True, text=True,
-                             timeout=300)
+                             capture_output=True, text=True, timeout=300)
     assert sampled.returncode == 0 and np.load(scratch / "p.npy").shape == (50, 2), sampled.stderr
