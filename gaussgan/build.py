@@ -9,11 +9,13 @@ import dataclasses
 import hashlib
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
+from scipy.cluster.vq import kmeans2
 from torch import Tensor
 
 from .callbacks import validation_metrics
@@ -24,7 +26,7 @@ from .errors import GaussGanError
 from .metrics import MetricContext, available_metrics
 from .ensemble import SeedEnsemble, stack_members
 from .model import GaussGan
-from .nets import MemberRandom
+from .nets import DirectGenerator, MemberRandom
 from .phases import phase
 from .presets import target_of
 from .saving import networks_of
@@ -32,7 +34,8 @@ from .sources import noise_source_spec
 
 # %% auto #0
 __all__ = ['build_target_and_points', 'target_settings', 'stored_points', 'with_data', 'metric_options', 'make_metric_context',
-           'describe_reference', 'model_settings', 'build_model', 'stackable', 'member_seeds', 'build_run']
+           'describe_reference', 'model_settings', 'build_model', 'cluster_points', 'fit_pieces_to_clusters',
+           'stackable', 'member_seeds', 'build_run']
 
 # %% ../nbs/12_build.ipynb #8766f5e5
 def _named_target(config: Config):
@@ -128,8 +131,48 @@ def model_settings(config: Config) -> dict:
 # %% ../nbs/12_build.ipynb #7e5cf43a
 def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
     "The GaussGan module `config` describes, standardised to the training `points`, scored against `target`."
-    return GaussGan(**networks_of(config), metric_context=make_metric_context(config, target, points),
-                    data_scaling=DataScaling.fit(split_points(points, seed=config.seed)[0]), **model_settings(config))
+    training = split_points(points, seed=config.seed)[0]
+    scaling, networks = DataScaling.fit(training), networks_of(config)
+    if config.latent_init == "clusters":
+        fit_pieces_to_clusters(networks["generator"], points=scaling.to_internal(training), seed=config.seed)
+    return GaussGan(**networks, metric_context=make_metric_context(config, target, points), data_scaling=scaling,
+                    **model_settings(config))
+
+# %% ../nbs/12_build.ipynb #48f0b840
+def cluster_points(points: Tensor, # (N, 2)
+                   clusters: int,  # K
+                   *, seed: int, starts: int = 10) -> tuple[Tensor, Tensor, Tensor]:
+    "K-means of `points`, the best of `starts` k-means++ starts: each cluster's centre, per-axis spread and share."
+    x, generator = points.double().numpy(), np.random.default_rng(seed)
+    with warnings.catch_warnings():  # a start that leaves a cluster empty loses to the others
+        warnings.simplefilter("ignore")
+        fits = [kmeans2(x, clusters, minit="++", seed=generator) for _ in range(starts)]
+    centres, labels = min(fits, key=lambda fit: ((x - fit[0][fit[1]]) ** 2).sum())
+    spreads = [x[labels == j].std(0) if (labels == j).sum() > 1 else np.zeros(2) for j in range(clusters)]
+    shares = np.bincount(labels, minlength=clusters) / len(x)
+    return tuple(torch.tensor(np.asarray(v), dtype=torch.float32) for v in (centres, np.stack(spreads), shares))
+
+# %% ../nbs/12_build.ipynb #415cb921
+def fit_pieces_to_clusters(generator: DirectGenerator, # its noise a `MixtureLatent` of K pieces
+                           *, points: Tensor,          # (N, 2) training points, in the generator's coordinates
+                           seed: int, steps: int = 1000, batch_size: int = 512) -> float:
+    "Fit piece k of the generator's latent to cluster k of `points`, drawn as often; the last mean squared error."
+    latent = generator.noise_source
+    centres, spreads, shares = cluster_points(points, latent.maps.offsets.shape[-2], seed=seed)
+    latent.maps.probabilities.copy_(shares)
+    maps = [latent.maps.offsets, latent.maps.log_scales]
+    trained = [m.requires_grad for m in maps]
+    for m in maps: m.requires_grad_(True)  # moved here even where training keeps them fixed
+    optimizer = torch.optim.Adam([*generator.net.parameters(), *maps], lr=3e-3)
+    for _ in range(steps):
+        z, k = latent.draw(batch_size)
+        unit = (z[:, :2] - z[:, :2].mean(0)) / z[:, :2].std(0)  # the piece's own noise, standardised
+        fitted = generator.squash(generator.net(latent.maps(z, k)))
+        loss = (fitted - (centres[k] + spreads[k] * unit)).square().sum(-1).mean()
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+    for m, kept in zip(maps, trained): m.requires_grad_(kept)
+    optimizer.zero_grad(set_to_none=True)
+    return loss.item()
 
 # %% ../nbs/12_build.ipynb #c1640ec8
 def stackable(config: Config) -> bool:

@@ -183,7 +183,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
     from gaussgan.quantum import QUANTUM_DEVICES, QUANTUM_ENCODINGS
     from gaussgan.sources import NOISE_SOURCES
     return {"target": TARGET_TYPES, "non_linearity": NON_LINEARITIES, "noise": tuple(NOISE_SOURCES),
-            "generator_head": GENERATOR_HEADS,
+            "generator_head": GENERATOR_HEADS, "latent_init": ("random", "clusters"),
             "killer_formulation": KILLER_FORMULATIONS, "kl_estimator": ("knn", "kde"),
             "wasserstein_method": ("exact", "per_axis"), "accelerator": ("auto", "cpu", "gpu", "cuda", "mps"),
             "precision": PRECISIONS, "quantum_device": QUANTUM_DEVICES,
@@ -264,6 +264,10 @@ def _check_combinations(c: Config) -> None:
                           "or load_config; Config(preset=…) alone would train the defaults")
     if c.mode_std is not None and not (c.mode_std > 0 and math.isfinite(c.mode_std)):
         raise ConfigError(f"config: mode_std must be a positive number or omitted, got {c.mode_std}")
+    if c.latent_init == "clusters" and (c.latent_components < 2 or c.generator_head != "direct"):
+        raise ConfigError(f"config: latent_init clusters fits the pieces of a direct head's mixture latent: it needs "
+                          f"latent_components ≥ 2 and generator_head direct, got {c.latent_components} and "
+                          f"{c.generator_head}")
 
 # %% ../nbs/11_config.ipynb #16324901
 def _check_noise_source(c: Config) -> None:

@@ -67,6 +67,9 @@ class GeneratorSettings:
                                      "mixture latent: K separate pieces, so modes need no bridges); 1: as drawn")
     latent_components_learned: bool = setting(True, "the K maps train with the generator (else fixed where they "
                                               "start)")
+    latent_init: str = setting("random", "where the K pieces start: random, or clusters (before training, each "
+                               "fitted to one of K k-means clusters of the training points, so every cluster "
+                               "starts with a piece of its own; direct head)")
     generator_widths: list[int] = setting([256, 256], "hidden widths of the generator's MLP")
     non_linearity: str = setting("LeakyReLU", "activation of every network's hidden layers")
     generator_batch_norm: bool = setting(True, "BatchNorm after each hidden layer of the generator's MLP")

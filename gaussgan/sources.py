@@ -122,9 +122,10 @@ def make_noise_source(name: str,  # a registered source
 
 # %% ../nbs/03_sources.ipynb #f150ed86
 class ComponentMaps(nn.Module):
-    "K affine maps of latent vectors, z ↦ offset_k + scale_k ⊙ z: trained parameters, or fixed buffers."
+    "K affine maps of latent vectors, z ↦ offset_k + scale_k ⊙ z (trained, or fixed), and how often each is drawn."
     def __init__(self, components: int, z_dim: int, learned: bool = True):
         super().__init__()
+        self.register_buffer("probabilities", torch.full((components,), 1 / components))  # uniform unless fitted
         start = {"offsets": torch.rand(components, z_dim) * 2 - 1, "log_scales": torch.full((components, z_dim),
                                                                                               math.log(0.2))}
         for name, value in start.items():
@@ -148,13 +149,15 @@ class ComponentMaps(nn.Module):
 
 # %% ../nbs/03_sources.ipynb #bccced92
 class MixtureLatent(NoiseSource):
-    "Noise from `source`, each vector moved by one of K affine maps drawn uniformly: K separate pieces of latent space."
+    "Noise from `source`, each vector moved by one of K affine maps drawn at random: K separate pieces of latent space."
     def __init__(self, source: NoiseSource, components: int, learned: bool = True):
         super().__init__(source.z_dim)
         self.source, self.maps = source, ComponentMaps(components, source.z_dim, learned)
 
-    def forward(self, batch_size: int) -> Tensor:
-        z = self.source(batch_size)
-        components = self.maps.offsets.shape[-2]
-        k = (self.random.uniform(batch_size, device=z.device) * components).long().clamp_max(components - 1)
-        return self.maps(z, k)
+    def draw(self, batch_size: int) -> tuple[Tensor, Tensor]:
+        "The source's noise and the piece of each vector, before the maps move them."
+        z, cumulative = self.source(batch_size), self.maps.probabilities.cumsum(-1)
+        u = self.random.uniform(batch_size, device=z.device)
+        return z, torch.searchsorted(cumulative, u, right=True).clamp_max(cumulative.shape[-1] - 1)
+
+    def forward(self, batch_size: int) -> Tensor: return self.maps(*self.draw(batch_size))
