@@ -36,8 +36,8 @@ from .ensemble import SeedEnsemble
 from .model import GaussGan
 from .phases import phase
 from .plots import save_run_plots
-from .tracking import tracking_environment_kept
 from .saving import read_checkpoint
+from .tracking import environment_kept
 
 # %% auto #0
 __all__ = ['TrainResult', 'SeedRuns', 'shown_path', 'shown_uri', 'mlflow_run_link', 'final_coverage', 'seed_table',
@@ -226,17 +226,13 @@ def _write_outputs(run_dir: Path, config: Config, samples: np.ndarray, summary: 
 
 # %% ../nbs/17_results.ipynb #fa13ed20
 @contextmanager
-def _quietly_logging_a_model():
-    "MLflow's warning about pickles and its artifacts' progress bar held back: nothing a run's user can act on."
-    pytorch_log, bar = logging.getLogger("mlflow.pytorch"), os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+def _pickle_warning_held_back():
+    "MLflow's warning about pickled models held back: nothing a run's user can act on."
+    pytorch_log = logging.getLogger("mlflow.pytorch")
     level = pytorch_log.level
     pytorch_log.setLevel(logging.ERROR)
-    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     try: yield
-    finally:
-        pytorch_log.setLevel(level)
-        if bar is None: os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
-        else: os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = bar
+    finally: pytorch_log.setLevel(level)
 
 # %% ../nbs/17_results.ipynb #d2730be2
 def log_trained_model(checkpoint: Path, # a run's checkpoint (its last)
@@ -247,7 +243,8 @@ def log_trained_model(checkpoint: Path, # a run's checkpoint (its last)
     model = (SeedEnsemble if state["gaussgan_config"]["seeds"] > 1 else GaussGan).from_checkpoint(state, compile=False)
     parameters = inspect.signature(mlflow.pytorch.log_model).parameters
     pickled = {"serialization_format": "pickle"} if "serialization_format" in parameters else {}  # MLflow 3.7: always
-    with _quietly_logging_a_model(), tracking_environment_kept():
+    with _pickle_warning_held_back(), environment_kept("MLFLOW_TRACKING_URI", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"):
+        os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # a bar a run's user can do nothing with
         mlflow.set_tracking_uri(tracking_uri)  # what log_model reads (Lightning's MLFlowLogger has set it already)
         return mlflow.pytorch.log_model(model, name="model", run_id=run_id, extra_files=[str(checkpoint)],
                                         pip_requirements=[f"gaussgan=={__version__}"], **pickled).model_uri
@@ -261,8 +258,8 @@ def _log_outputs(logger: MLFlowLogger, config: Config, run_dir: Path, final: dic
         if run_dir == Path(config.output_dir).resolve() / logger.run_id:  # not the artifact folder: upload all of it
             logger.experiment.log_artifacts(logger.run_id, str(run_dir))
         logger.experiment.set_tag(logger.run_id, "run_dir", str(run_dir))
-        uri = mlflow_destination(config)[0]
-        model_uri = log_trained_model(checkpoint, run_id=logger.run_id, tracking_uri=uri) if config.log_model else None
+        model_uri = (log_trained_model(checkpoint, run_id=logger.run_id, tracking_uri=mlflow_destination(config)[0])
+                     if config.log_model else None)
     logger.finalize("FINISHED")
     return model_uri
 

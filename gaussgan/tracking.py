@@ -21,7 +21,7 @@ from .errors import GaussGanError
 from .phases import phase
 
 # %% auto #0
-__all__ = ['CheckpointedMLFlowLogger', 'tracking_environment_kept', 'make_logger', 'run_folder']
+__all__ = ['CheckpointedMLFlowLogger', 'environment_kept', 'make_logger', 'run_folder']
 
 # %% ../nbs/13_tracking.ipynb #90999b33
 class CheckpointedMLFlowLogger(MLFlowLogger):
@@ -79,13 +79,14 @@ def _store_lock(uri: str):
 
 # %% ../nbs/13_tracking.ipynb #3d76418b
 @contextlib.contextmanager
-def tracking_environment_kept():
-    "Run the block, then put `MLFLOW_TRACKING_URI` back as it was (`mlflow.set_tracking_uri` sets it)."
-    before = os.environ.get("MLFLOW_TRACKING_URI")
+def environment_kept(*names: str): # environment variables to put back
+    "Run the block, then put the environment variables `names` back as they were (`mlflow.set_tracking_uri` sets one)."
+    before = {name: os.environ.get(name) for name in names}
     try: yield
     finally:
-        if before is None: os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else: os.environ["MLFLOW_TRACKING_URI"] = before
+        for name, value in before.items():
+            if value is None: os.environ.pop(name, None)
+            else: os.environ[name] = value
 
 # %% ../nbs/13_tracking.ipynb #e2a503c4
 def make_logger(config: Config,
@@ -97,7 +98,7 @@ def make_logger(config: Config,
     artifacts = Path(config.output_dir).resolve().as_uri() if _is_local_store(uri) else None
     tags = dict(tag.split("=", 1) for tag in config.tags)
     try:
-        with phase("mlflow_run"), tracking_environment_kept():
+        with phase("mlflow_run"), environment_kept("MLFLOW_TRACKING_URI"):
             with _store_lock(uri):
                 from mlflow import MlflowClient  # here, as Lightning does: importing MLflow takes most of a second
                 client = MlflowClient(uri)  # the experiment made here, so Lightning does not announce making it

@@ -27,7 +27,6 @@ from .build import build_run, build_target_and_points, member_seeds, stackable, 
 from .callbacks import (LivePlot, MetricHistory, SampleSnapshots, convergence_callbacks, convergence_metric,
                                 cpu_threads, make_profiler)
 from .checkpoints import AtomicCheckpointIO, check_resumable, find_checkpoint
-from .saving import read_checkpoint
 from .config import Config
 from .data import GaussDataModule, GaussianMixture, UniformBox
 from .errors import GaussGanError, TrainingDiverged
@@ -35,6 +34,7 @@ from .model import GaussGan
 from .plots import plot_seeds
 from .preflight import check_run_can_start
 from .results import SeedRuns, TrainResult, finish_run, runs_seed_table, seed_titles
+from .saving import read_checkpoint
 from .tracking import CheckpointedMLFlowLogger, make_logger, run_folder
 
 # %% auto #0
