@@ -134,7 +134,9 @@ def build_model(config: Config, *, target, points: Tensor) -> GaussGan:
     training = split_points(points, seed=config.seed)[0]
     scaling, networks = DataScaling.fit(training), networks_of(config)
     if config.latent_init == "clusters":
-        fit_pieces_to_clusters(networks["generator"], points=scaling.to_internal(training), seed=config.seed)
+        clusters = cluster_points(scaling.to_internal(training), config.latent_components, seed=config.seed)
+        fit_pieces_to_clusters(networks["generator"], clusters=clusters)
+        if networks["critic"].pieces is not None: networks["critic"].pieces.centres.copy_(clusters[0])
     return GaussGan(**networks, metric_context=make_metric_context(config, target, points), data_scaling=scaling,
                     **model_settings(config))
 
@@ -154,11 +156,10 @@ def cluster_points(points: Tensor, # (N, 2)
 
 # %% ../nbs/12_build.ipynb #415cb921
 def fit_pieces_to_clusters(generator: DirectGenerator, # its noise a `MixtureLatent` of K pieces
-                           *, points: Tensor,          # (N, 2) training points, in the generator's coordinates
-                           seed: int, steps: int = 1000, batch_size: int = 512) -> float:
-    "Fit piece k of the generator's latent to cluster k of `points`, drawn as often; the last mean squared error."
-    latent = generator.noise_source
-    centres, spreads, shares = cluster_points(points, latent.maps.offsets.shape[-2], seed=seed)
+                           *, clusters: tuple[Tensor, Tensor, Tensor], # `cluster_points`', in its coordinates
+                           steps: int = 1000, batch_size: int = 512) -> float:
+    "Fit piece k of the generator's latent to cluster k, drawn as often as it holds points; the last squared error."
+    latent, (centres, spreads, shares) = generator.noise_source, clusters
     latent.maps.probabilities.copy_(shares)
     maps = [latent.maps.offsets, latent.maps.log_scales]
     trained = [m.requires_grad for m in maps]

@@ -268,6 +268,12 @@ def _check_combinations(c: Config) -> None:
         raise ConfigError(f"config: latent_init clusters fits the pieces of a direct head's mixture latent: it needs "
                           f"latent_components ≥ 2 and generator_head direct, got {c.latent_components} and "
                           f"{c.generator_head}")
+    if c.conditional_critic and (c.latent_init != "clusters" or c.generator_batch_norm or c.precision != "32-true"
+                                 or c.strategy == "ddp" or c.non_linearity not in ("LeakyReLU", "ReLU")):
+        raise ConfigError("config: conditional_critic trains by the closed-form step on the fitted pieces: it needs "
+                          "latent_init clusters, generator_batch_norm false, non_linearity LeakyReLU or ReLU, "
+                          f"precision 32-true and strategy auto; got {c.latent_init}, {c.generator_batch_norm}, "
+                          f"{c.non_linearity}, {c.precision}, {c.strategy}")
 
 # %% ../nbs/11_config.ipynb #16324901
 def _check_noise_source(c: Config) -> None:

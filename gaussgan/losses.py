@@ -169,10 +169,11 @@ def wasserstein_row_scales(real_weights: Tensor | None, # as `critic_wasserstein
 # %% ../nbs/08_losses.ipynb #dd3b7ef6
 def critic_loss_gradients(weights: Sequence[Tensor], # a leaky-ReLU critic's layers, as `leaky_mlp_forward` takes
                           biases: Sequence[Tensor], negative_slope: float,
-                          real: Tensor, fake: Tensor, # (…, batch, 2)
+                          real: Tensor, fake: Tensor, # (…, batch, in): points, and a conditioned critic's codes
                           alpha: Tensor,              # (…, batch, 1) interpolation weights
                           real_weights: Tensor | None = None, # as `critic_wasserstein_loss` takes
                           grad_penalty: float = 1.0,  # λ
+                          point_dims: int | None = None, # the leading input columns the penalty's ∇ reads; None: all
                          ) -> tuple[Tensor, Tensor, list[Tensor], list[Tensor]]:
     "The Wasserstein term, the penalty, and the gradients of `wasserstein + λ·penalty` by weight and by bias."
     n = real.shape[-2]
@@ -184,11 +185,12 @@ def critic_loss_gradients(weights: Sequence[Tensor], # a leaky-ReLU critic's lay
     # `critic_wasserstein_loss` as the sum its gradient differentiates: Σ over scored rows of factor × score
     wasserstein = (scored_scales * scores[..., scored, 0]).sum(-1)
     vs = backpropagate_rows(weights, inputs[1:], negative_slope, row_scales)  # Wasserstein backprop, ∇ₓD's chain
-    grad = vs[0][..., penalised, :] @ weights[0]
+    grad = (vs[0][..., penalised, :] @ weights[0])[..., :point_dims]  # ∇ₓD, not a piece code's (rows share it)
     norm = torch.linalg.vector_norm(grad, dim=-1)
     penalty = (excess := norm - 1).square().mean(-1)
     # ∂(λ·penalty)/∂∇ₓD; where ∇ₓD = 0 it is 0 (autograd's norm has gradient 0 there): the clamp keeps it
     back = grad * (excess / norm.clamp_min(1e-30)).mul_(2 * grad_penalty / n).unsqueeze(-1)
+    back = F.pad(back, (0, real.shape[-1] - back.shape[-1]))  # nothing of it on the codes' columns
     # The penalty's backward through the chain. Its factor for layer l's weights takes the interpolates' rows of
     # that layer's input, which nothing needs any more, so dW_l = v_lᵀ [the scored rows' inputs; that factor].
     for l, weight in enumerate(weights[:-1]):

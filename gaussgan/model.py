@@ -5,6 +5,7 @@
 # %% ../nbs/09_model.ipynb #77f8eef8
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -13,7 +14,7 @@ from fastcore.basics import patch
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from .data import DataScaling
-from .errors import TrainingDiverged
+from .errors import GaussGanError, TrainingDiverged
 from .losses import (KILLER_FORMULATIONS, GeneratedBatches, assign_gradients, critic_loss_gradients,
                              critic_wasserstein_loss, generator_loss, gradient_penalty, leaky_mlp_backward,
                              leaky_mlp_forward, leaky_mlp_input_gradient, predictor_loss, reward_gradient,
@@ -42,17 +43,20 @@ def plain_training_step(real: Tensor,                 # (batch, 2) real points
                        ) -> None:
     "One WGAN-GP step with the killer variants, as plainly as it can be written: what `GaussGan` does."
     weights = predictor.probability_positive(real).detach() if killer == "weighted_critic" else None
+    pieces = critic.pieces(real) if getattr(critic, "pieces", None) is not None else None  # a conditioned critic's
+    generate = generator if pieces is None else functools.partial(generator, pieces=pieces)  # the real points' pieces
+    score = critic if pieces is None else functools.partial(critic, pieces=pieces)
     for _ in range(n_critic):
-        fake = generator(len(real)).detach()
-        loss = (critic_wasserstein_loss(critic(real), critic(fake), weights)
-                + grad_penalty * gradient_penalty(critic, real, fake))
+        fake = generate(len(real)).detach()
+        loss = (critic_wasserstein_loss(score(real), score(fake), weights)
+                + grad_penalty * gradient_penalty(score, real, fake))
         optimizers["critic"].zero_grad(); loss.backward(); optimizers["critic"].step()
     for _ in range(n_predictor if killer else 0):
         loss = predictor_loss(predictor(real), real, x_zero)
         optimizers["predictor"].zero_grad(); loss.backward(); optimizers["predictor"].step()
-    fake = generator(len(real))
+    fake = generate(len(real))
     reward = predictor.probability_positive(fake) if killer == "reward" else None
-    loss = generator_loss(critic(fake), reward, reward_weight)
+    loss = generator_loss(score(fake), reward, reward_weight)
     optimizers["generator"].zero_grad(); loss.backward(); optimizers["generator"].step()
     if averaged_generator is not None: averaged_generator.update_parameters(generator)
 
@@ -156,14 +160,19 @@ def on_fit_start(self: GaussGan):
     self._closed_form_critic = self._critic_layers is not None
     self._closed_form_generator = self._closed_form_critic and closed_form_generator(self.generator)
     self._generator_layers = leaky_layers(self.generator.net) if self._closed_form_generator else None
+    self._conditioned = getattr(self.critic, "pieces", None) is not None  # a critic told each point's piece
+    if self._conditioned and not self._closed_form_generator:
+        raise GaussGanError("a critic told each point's piece trains by the closed-form step: a direct generator and a "
+                            "critic of linear layers and leaky ReLUs, no BatchNorm, no mixed precision, one process")
     self._torch_optimizers = dict(zip(self._optimizer_names, self.trainer.optimizers))
     self._average_weights, self._averaged_once = average_weight_lists(self.averaged_generator, self.generator), False
     if self.trainer.world_size > 1:  # every process its own noise (the same seed would repeat the fake points)
         torch.manual_seed(torch.initial_seed() + self.global_rank)
     self._unchecked: list[Tensor] = []  # each step's losses, until they are checked
     # `compile: true` on a plain closed-form step (no killer, no noise weights): the whole step as one graph
-    plain = self._closed_form_generator and not self.killer and (self.averaged_generator is None) == (
-        self._average_weights is None) and not any(p.requires_grad for p in self.generator.noise_source.parameters())
+    plain = self._closed_form_generator and not (self.killer or self._conditioned) and (
+        self.averaged_generator is None) == (self._average_weights is None) and not any(
+        p.requires_grad for p in self.generator.noise_source.parameters())
     self._whole_step = compiled_or_eager(whole_closed_form_step, dynamic=False) if self._compile and plain else None
     self._step_parts = None  # the whole step's tensors, read once the optimisers' state exists
 
@@ -199,6 +208,7 @@ def count_optimizer_step(self: GaussGan) -> None:
 @patch
 def critic_updates(self: GaussGan, real: Tensor,
                    batches: Sequence[tuple[Tensor, Tensor]] | None = None, # (fake, alpha) per update; None: drawn here
+                   pieces: Tensor | None = None, # a conditioned critic's: the real points' pieces, the fakes' too
                   ) -> dict[str, Tensor]:
     "`n_critic` critic updates, each against freshly generated points (made by the step, or here one at a time)."
     with torch.no_grad():
@@ -209,7 +219,8 @@ def critic_updates(self: GaussGan, real: Tensor,
             with torch.no_grad(): fake = self._generate(real.shape[-2])
             alpha = self.random.uniform(real.shape[-2], 1, device=real.device, dtype=real.dtype)
         if self._closed_form_critic:
-            wasserstein, penalty = self.closed_form_critic_update(real=real, fake=fake, alpha=alpha, weights=weights)
+            wasserstein, penalty = self.closed_form_critic_update(real=self.critic.coded(real, pieces), alpha=alpha,
+                                                                  fake=self.critic.coded(fake, pieces), weights=weights)
             continue
         wasserstein = critic_wasserstein_loss(self._score(real), self._score(fake), weights)
         penalty = gradient_penalty(self.critic, real, fake, self.input_gradient, alpha=alpha)
@@ -224,7 +235,8 @@ def closed_form_critic_update(self: GaussGan, *, real: Tensor, fake: Tensor, alp
     layer_weights, layer_biases, negative_slope = self._critic_layers
     with torch.inference_mode():  # not even no_grad's bookkeeping: nothing here is ever differentiated
         wasserstein, penalty, weight_grads, bias_grads = critic_loss_gradients(
-            layer_weights, layer_biases, negative_slope, real, fake, alpha, weights, grad_penalty=self.grad_penalty)
+            layer_weights, layer_biases, negative_slope, real, fake, alpha, weights, grad_penalty=self.grad_penalty,
+            point_dims=self.critic.in_dim)
     assign_gradients([*layer_weights, *layer_biases], [*weight_grads, *bias_grads])
     self.step_without_lightning("critic")
     return wasserstein, penalty
@@ -255,20 +267,25 @@ def generator_update(self: GaussGan, batch_size: int) -> dict[str, Tensor]:
 
 # %% ../nbs/09_model.ipynb #804a682c
 @patch
-def generate_step_batches(self: GaussGan, batch_size: int) -> GeneratedBatches:
+def generate_step_batches(self: GaussGan, batch_size: int,
+                          pieces: Tensor | None = None, # (…, batch) each batch's pieces; None: as the noise draws
+                         ) -> GeneratedBatches:
     "All of a step's generated points, made by one forward of the generator."
     noises, alphas = draw_step_inputs(noise_source=self.generator.noise_source, random=self.random,
-                                      n_critic=self.n_critic, batch_size=batch_size)
+                                      n_critic=self.n_critic, batch_size=batch_size, pieces=pieces)
     with torch.inference_mode():
         outputs, inputs = leaky_mlp_forward(*self._generator_layers, torch.cat(noises, -2))
         return GeneratedBatches.split(self.generator.squash(outputs), inputs, alphas, noise=noises[-1])
 
 # %% ../nbs/09_model.ipynb #8a53cccb
 @patch
-def closed_form_generator_update(self: GaussGan, made: GeneratedBatches) -> dict[str, Tensor]:
+def closed_form_generator_update(self: GaussGan, made: GeneratedBatches,
+                                 pieces: Tensor | None = None, # a conditioned critic's: the points' pieces
+                                ) -> dict[str, Tensor]:
     "The generator update by hand: ∂loss/∂x̃ from the critic's input gradient, backpropagated to the generator."
-    with torch.inference_mode(): scores, score_grads = leaky_mlp_input_gradient(*self._critic_layers, made.fake)
-    upstream, reward = score_grads / -made.fake.shape[-2], None   # ∂(−mean D(x̃))/∂x̃
+    with torch.inference_mode():
+        scores, score_grads = leaky_mlp_input_gradient(*self._critic_layers, self.critic.coded(made.fake, pieces))
+    upstream, reward = score_grads[..., :self.critic.in_dim] / -made.fake.shape[-2], None  # ∂(−mean D(x̃))/∂x̃
     if self.killer == "reward":
         with frozen(self.predictor): gradient, reward = reward_gradient(self.predictor, made.fake, self.reward_weight)
         upstream = upstream + gradient
@@ -309,12 +326,13 @@ def training_step(self: GaussGan, real, batch_idx):
         return self.record_losses(losses, batch_idx)
     batch_size = real.shape[-2]
     with phase("critic_updates"):
-        made = self.generate_step_batches(batch_size) if self._closed_form_generator else None
-        losses = self.critic_updates(real, None if made is None else made.critic_batches)
+        pieces = self.critic.pieces(real) if self._conditioned else None  # each real point's nearest cluster
+        made = self.generate_step_batches(batch_size, pieces) if self._closed_form_generator else None
+        losses = self.critic_updates(real, None if made is None else made.critic_batches, pieces)
     if self.killer:
         with phase("predictor_updates"): losses |= self.predictor_updates(real)
     with phase("generator_update"):
-        losses |= self.generator_update(batch_size) if made is None else self.closed_form_generator_update(made)
+        losses |= self.generator_update(batch_size) if made is None else self.closed_form_generator_update(made, pieces)
     self.record_losses(losses, batch_idx)
 
 # %% ../nbs/09_model.ipynb #c8dc3856

@@ -11,12 +11,13 @@ import math
 from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
 import gaussgan.quantum  # noqa: F401 (registers the quantum noise sources, so every generator type is here)
 from .errors import GaussGanError
-from .sources import NOISE_SOURCES, NoiseSource, make_noise_source
+from .sources import NOISE_SOURCES, NoiseSource, PieceCentres, make_noise_source
 
 # %% auto #0
 __all__ = ['NON_LINEARITIES', 'GENERATOR_HEADS', 'BATCH_NORM_BATCHES', 'make_activation', 'mlp', 'GaussianHeadGenerator',
@@ -89,7 +90,11 @@ class DirectGenerator(nn.Module):
         self.noise_source, self.bound = noise_source, bound
         self.net = mlp(noise_source.z_dim, hidden, out_dim, non_linearity, batch_norm=batch_norm)
 
-    def forward(self, batch_size: int) -> Tensor: return self.squash(self.net(self.noise_source(batch_size)))
+    def forward(self, batch_size: int,
+                pieces: Tensor | None = None, # (…, batch_size) the piece of each point, its noise a mixture latent
+               ) -> Tensor:
+        noise = self.noise_source(batch_size) if pieces is None else self.noise_source.of_pieces(pieces)
+        return self.squash(self.net(noise))
 
     def squash(self, outputs: Tensor) -> Tensor:
         "The MLP's outputs softly bounded: bound·tanh(outputs / bound), of derivative 1 − (squashed / bound)²."
@@ -135,17 +140,31 @@ def make_generator(noise: str = "classical_normal", # a registered noise source
 
 # %% ../nbs/05_nets.ipynb #a485f050
 class Critic(nn.Module):
-    "MLP from points to a realness score of shape (batch,)."
-    def __init__(self, hidden: Sequence[int] = (256, 256), non_linearity: str = "LeakyReLU", in_dim: int = 2):
+    "MLP from points to a realness score of shape (batch,); told each point's piece where `pieces` > 0."
+    def __init__(self, hidden: Sequence[int] = (256, 256), non_linearity: str = "LeakyReLU", in_dim: int = 2,
+                 pieces: int = 0, # K > 0: it also reads each point's piece of a mixture latent, one-hot
+                ):
         super().__init__()
-        self.net = mlp(in_dim, hidden, 1, non_linearity)
+        self.in_dim, self.net = in_dim, mlp(in_dim, hidden, 1, non_linearity)
+        self.pieces = PieceCentres(pieces, in_dim) if pieces else None
+        if pieces:  # the codes' columns start at zero: the point's weights start as a plain critic's
+            first, self.net[0] = self.net[0], nn.Linear(in_dim + pieces, hidden[0])
+            with torch.no_grad():
+                self.net[0].weight.copy_(F.pad(first.weight, (0, pieces))); self.net[0].bias.copy_(first.bias)
 
-    def forward(self, x: Tensor) -> Tensor: return self.net(x).squeeze(-1)
+    def coded(self, x: Tensor, pieces: Tensor | None = None) -> Tensor:
+        "What the MLP reads: `x`, and a conditioned critic's piece of each point, one-hot (given, else the nearest)."
+        if self.pieces is None: return x
+        if pieces is None: pieces = self.pieces(x)
+        return torch.cat([x, F.one_hot(pieces, self.pieces.centres.shape[-2]).to(x.dtype)], -1)
 
-    def input_gradient(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, pieces: Tensor | None = None) -> Tensor:
+        return self.net(self.coded(x, pieces)).squeeze(-1)
+
+    def input_gradient(self, x: Tensor, pieces: Tensor | None = None) -> Tensor:
         "∇ₓD(x) per point, (batch, in_dim), from the layers' Jacobians: differentiable by one ordinary backward."
         layers = list(self.net)  # read at each call, so a stacked copy's layers are the ones used
-        hidden, derivatives, h = list(zip(layers[0:-1:2], layers[1::2])), [], x
+        hidden, derivatives, h = list(zip(layers[0:-1:2], layers[1::2])), [], self.coded(x, pieces)
         for linear, activation in hidden:
             pre = linear(h)
             derivatives.append(activation_derivative(activation)(pre))
@@ -153,7 +172,7 @@ class Critic(nn.Module):
         grad = layers[-1].weight                            # (1, width): ∂D/∂h of the last hidden layer
         for (linear, _), d in zip(reversed(hidden), reversed(derivatives)):
             grad = (grad * d) @ linear.weight               # chain rule, one layer back (batched for a stack)
-        return grad
+        return grad[..., :self.in_dim]                      # the point's, not its piece code's
 
 # %% ../nbs/05_nets.ipynb #5f7e837c
 def activation_derivative(activation: nn.Module) -> Callable[[Tensor], Tensor]:

@@ -14,7 +14,7 @@ from .errors import GaussGanError
 from .settings import TargetSettings
 
 # %% auto #0
-__all__ = ['TARGET_KEYS', 'NARROW', 'target_of', 'narrowness', 'auto_settings']
+__all__ = ['TARGET_KEYS', 'NARROW', 'target_of', 'narrowness', 'pieces_for', 'auto_settings']
 
 # %% ../nbs/11b_presets.ipynb #02366880
 TARGET_KEYS = tuple(f.name for f in dataclasses.fields(TargetSettings))
@@ -37,15 +37,21 @@ def narrowness(target: GaussianMixture) -> float:
     sigma = torch.linalg.eigvalsh(target.covs).min().clamp_min(0).sqrt()
     return float(sigma / torch.pdist(target.means).max())
 
+# %% ../nbs/11b_presets.ipynb #b011a2c4
+def pieces_for(modes: int) -> dict:
+    "The settings that give each of `modes` modes a piece of the latent, fitted to its cluster, that the critic knows."
+    return {"latent_components": modes, "latent_init": "clusters", "conditional_critic": True}
+
 # %% ../nbs/11b_presets.ipynb #24fdc09f
 def auto_settings(values: dict,          # the config's target settings (the rest ignored)
                   narrow_recipe: dict,   # the settings a narrow target gets, besides its epochs
                  ) -> dict:
-    "`preset: auto`'s settings: the narrow recipe with max(200, 12·K) epochs for narrow modes; else none."
+    "`preset: auto`'s settings for K narrow modes: the narrow recipe, max(200, 12·K) epochs, a piece for each mode."
     if values.get("data_file") is not None and values.get("target") is None:
         raise GaussGanError("config: preset auto reads the target's modes; a data file's points name none (name its "
                             "target, or choose a preset)")
     target = target_of(values)
     if not isinstance(target, GaussianMixture) or narrowness(target) >= NARROW: return {}
-    epochs = max(200, 12 * len(target.means))
-    return {**narrow_recipe, "max_epochs": epochs, "convergence_patience": epochs}
+    modes = len(target.means)
+    epochs = max(200, 12 * modes)
+    return {**narrow_recipe, "max_epochs": epochs, "convergence_patience": epochs, **pieces_for(modes)}

@@ -44,7 +44,8 @@ def networks_of(config, # a `Config`, or anything with its fields as attributes 
                                std_scale=config.std_scale, min_std=config.min_std, bound=config.direct_bound,
                                batch_norm=config.generator_batch_norm, components=config.latent_components,
                                learned_components=config.latent_components_learned, **noise_options(config))
-    critic = Critic(hidden=config.critic_widths, non_linearity=config.non_linearity)
+    critic = Critic(hidden=config.critic_widths, non_linearity=config.non_linearity,
+                    pieces=config.latent_components if getattr(config, "conditional_critic", False) else 0)
     predictor = Predictor(hidden=config.predictor_widths, non_linearity=config.non_linearity) if config.killer else None
     return dict(generator=generator, critic=critic, predictor=predictor)
 

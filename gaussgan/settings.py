@@ -70,6 +70,9 @@ class GeneratorSettings:
     latent_init: str = setting("random", "where the K pieces start: random, or clusters (before training, each "
                                "fitted to one of K k-means clusters of the training points, so every cluster "
                                "starts with a piece of its own; direct head)")
+    conditional_critic: bool = setting(False, "the critic also reads each point's piece (a generated point's own, a "
+                                       "training point's cluster's), so a piece that leaves its cluster is compared "
+                                       "with that cluster only; needs latent_init clusters and the closed-form step")
     generator_widths: list[int] = setting([256, 256], "hidden widths of the generator's MLP")
     non_linearity: str = setting("LeakyReLU", "activation of every network's hidden layers")
     generator_batch_norm: bool = setting(True, "BatchNorm after each hidden layer of the generator's MLP")

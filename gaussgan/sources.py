@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -18,7 +18,7 @@ from .errors import GaussGanError
 # %% auto #0
 __all__ = ['NOISE_SOURCES', 'TorchRandom', 'NoiseSource', 'ClassicalNormal', 'ClassicalUniform', 'NoiseSourceSpec',
            'register_noise_source', 'classical_normal', 'classical_uniform', 'noise_source_spec', 'make_noise_source',
-           'ComponentMaps', 'MixtureLatent']
+           'stack_tensors_of', 'ComponentMaps', 'MixtureLatent', 'PieceCentres']
 
 # %% ../nbs/03_sources.ipynb #842aed0e
 class TorchRandom:
@@ -120,6 +120,16 @@ def make_noise_source(name: str,  # a registered source
     source = noise_source_spec(name).factory(z_dim, **options)
     return source if components == 1 else MixtureLatent(source, components, learned_components)
 
+# %% ../nbs/03_sources.ipynb #2d27c880
+def stack_tensors_of(modules: Sequence[nn.Module]) -> nn.Module:
+    "A copy of the first of `modules` whose every parameter and buffer is the members' stacked on a leading axis."
+    stacked = copy.deepcopy(modules[0])
+    for name, value in list(stacked.named_parameters()) + list(stacked.named_buffers()):
+        members = torch.stack([module.get_parameter(name) if isinstance(value, nn.Parameter) else
+                               module.get_buffer(name) for module in modules]).detach()
+        setattr(stacked, name, nn.Parameter(members) if isinstance(value, nn.Parameter) else members)
+    return stacked
+
 # %% ../nbs/03_sources.ipynb #f150ed86
 class ComponentMaps(nn.Module):
     "K affine maps of latent vectors, z ↦ offset_k + scale_k ⊙ z (trained, or fixed), and how often each is drawn."
@@ -135,11 +145,7 @@ class ComponentMaps(nn.Module):
     @classmethod
     def stack(cls, maps) -> ComponentMaps:
         "A seed ensemble's maps as one, (members, K, z_dim) each."
-        stacked = copy.deepcopy(maps[0])
-        for name, value in list(stacked.named_parameters()) + list(stacked.named_buffers()):
-            members = torch.stack([getattr(m, name).detach() for m in maps])
-            setattr(stacked, name, nn.Parameter(members) if isinstance(value, nn.Parameter) else members)
-        return stacked
+        return stack_tensors_of(maps)
 
     def forward(self, z: Tensor, # (…, batch, z_dim) latent vectors
                 k: Tensor,       # (…, batch) the component of each
@@ -160,4 +166,23 @@ class MixtureLatent(NoiseSource):
         u = self.random.uniform(batch_size, device=z.device)
         return z, torch.searchsorted(cumulative, u, right=True).clamp_max(cumulative.shape[-1] - 1)
 
+    def of_pieces(self, pieces: Tensor) -> Tensor:
+        "Noise vectors of the given pieces (…, batch): the source's noise, each moved by its piece's map."
+        return self.maps(self.source(pieces.shape[-1]), pieces)
+
     def forward(self, batch_size: int) -> Tensor: return self.maps(*self.draw(batch_size))
+
+# %% ../nbs/03_sources.ipynb #f380f1d3
+class PieceCentres(nn.Module):
+    "The centres of the K clusters a mixture latent's pieces were fitted to; called, each point's nearest centre."
+    def __init__(self, pieces: int, dim: int = 2):
+        super().__init__()
+        self.register_buffer("centres", torch.zeros(pieces, dim))  # set by `gaussgan.build` (zeros until then)
+
+    @classmethod
+    def stack(cls, centres) -> PieceCentres:
+        "A seed ensemble's centres as one, (members, K, dim)."
+        return stack_tensors_of(centres)
+
+    def forward(self, points: Tensor) -> Tensor:  # (…, batch, dim) -> (…, batch) piece indices
+        return (points.unsqueeze(-2) - self.centres.unsqueeze(-3)).square().sum(-1).argmin(-1)

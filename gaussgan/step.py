@@ -64,13 +64,15 @@ def draw_step_inputs(*,
                      noise_source: nn.Module, # the generator's
                      random,                  # where it draws: torch's generator, or a seed ensemble's MemberRandom
                      n_critic: int, batch_size: int,
+                     pieces: Tensor | None = None, # (…, batch) every batch's pieces of a mixture latent; None: drawn
                     ) -> tuple[list[Tensor], list[Tensor]]:
     "A step's noise batches and interpolation weights, drawn in the order the one-at-a-time step draws them."
+    draw = (lambda: noise_source(batch_size)) if pieces is None else (lambda: noise_source.of_pieces(pieces))
     noises, alphas = [], []
     for _ in range(n_critic):
-        with torch.no_grad(): noises.append(noise_source(batch_size))
+        with torch.no_grad(): noises.append(draw())
         alphas.append(random.uniform(batch_size, 1, device=noises[-1].device, dtype=noises[-1].dtype))
-    noises.append(noise_source(batch_size))  # the generator update's, last; its graph kept
+    noises.append(draw())  # the generator update's, last; its graph kept
     return noises, alphas
 
 # %% ../nbs/08b_step.ipynb #4caec445

@@ -282,15 +282,16 @@ def compile_saving(config: Config) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("way").round(3)
 
 # %% ../nbs/20_timing.ipynb #360e4325
-def lone_preset_run(preset: str) -> dict:
-    "`gaussgan train --preset <preset>` as a user runs it (a fresh process, a new store): wall time, what it reached."
+def lone_preset_run(preset: str, *options: str, # more of the command line: "--target", "ring", say
+                   ) -> dict:
+    "`gaussgan train --preset <preset> …` as a user runs it (a fresh process, a new store): wall time, what it reached."
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        subprocess.run([shutil.which("gaussgan") or "gaussgan", "train", "--preset", preset], cwd=folder, check=True,
-                       capture_output=True, text=True)
+        subprocess.run([shutil.which("gaussgan") or "gaussgan", "train", "--preset", preset, *options], cwd=folder,
+                       check=True, capture_output=True, text=True)
         seconds = time.perf_counter() - start
         summary = json.loads(next(Path(folder).rglob("summary.json")).read_text())
-    return {"preset": preset, "minutes": seconds / 60, "epochs": len(summary["history"]),
+    return {"preset": " ".join([preset, *options]), "minutes": seconds / 60, "epochs": len(summary["history"]),
             "final_within_3sd_percent": 100 * summary["coverage"]["within"],
             "last_validation_modes": summary["metrics"]["HighQuality/modes"]}
 

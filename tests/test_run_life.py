@@ -94,6 +94,29 @@ def test_refined_sampling_from_the_command_line(scratch):
     assert_one_line_error(no_critic.returncode, no_critic.stdout, no_critic.stderr, "--refine needs a run")
 
 
+def test_a_critic_told_the_pieces_trains_samples_refines_and_loads(scratch):
+    "The mixture-latent recipe from the command line: trained, sampled, refined and loaded by Lightning's call."
+    trained = gaussgan("train", "--max-epochs", "1", "--generator-type", "direct", "--no-generator-batch-norm",
+                       "--latent-components", "2", "--latent-init", "clusters", "--conditional-critic", *SMALL,
+                       cwd=scratch)
+    assert trained.returncode == 0, trained.stderr
+    run_id = trained.stdout.split()[1]
+    refined = gaussgan("sample", run_id, "--n", "200", "--refine", "mh", "--chain-steps", "10", "--out", "refined.npy",
+                       cwd=scratch)
+    assert refined.returncode == 0 and "refined by mh: acceptance" in refined.stdout, refined.stderr
+    from gaussgan.checkpoints import find_checkpoint, load_model
+    from gaussgan.model import GaussGan
+    checkpoint = find_checkpoint(run_id, scratch / "runs")
+    loaded = GaussGan.load_from_checkpoint(checkpoint)
+    assert loaded.critic.pieces.centres.shape == (2, 2) and loaded.critic.pieces.centres.abs().sum() > 0
+    torch.manual_seed(0); ours = loaded.sample(50)
+    torch.manual_seed(0); theirs = load_model(checkpoint).sample(50)
+    assert torch.equal(ours, theirs)
+    refused = gaussgan("train", "--max-epochs", "1", "--conditional-critic", *SMALL, cwd=scratch)
+    assert_one_line_error(refused.returncode, refused.stdout, refused.stderr,
+                          "conditional_critic trains by the closed-form step on the fitted pieces")
+
+
 def test_mlflow_environment_variables_are_honoured(scratch):
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{scratch}/elsewhere.db", "MLFLOW_EXPERIMENT_NAME": "shared"}
     done = subprocess.run(["gaussgan", "train", "--max-epochs", "1", *SMALL, "--run-name", "first", "--tag", "who=ci"],

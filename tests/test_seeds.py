@@ -33,7 +33,10 @@ GENERATORS = {"classical_normal": dict(noise="classical_normal"), "classical_uni
                                                          **QUANTUM),
               "direct, 3 latent components": dict(generator_type="direct", latent_components=3),
               "quantum_samples, 3 fixed latent components": dict(noise="quantum_samples", latent_components=3,
-                                                                  latent_components_learned=False, **QUANTUM)}
+                                                                  latent_components_learned=False, **QUANTUM),
+              "direct, 3 pieces on clusters, conditioned critic": dict(generator_type="direct", latent_components=3,
+                                                                       generator_batch_norm=False, latent_init="clusters",
+                                                                       conditional_critic=True)}
 
 
 @pytest.mark.parametrize("generator", GENERATORS.values(), ids=GENERATORS.keys())
