@@ -213,14 +213,15 @@ def critic_updates(self: GaussGan, real: Tensor,
     "`n_critic` critic updates, each against freshly generated points (made by the step, or here one at a time)."
     with torch.no_grad():
         weights = self.predictor.probability_positive(real) if self.killer == "weighted_critic" else None
+    coded_real = self.critic.coded(real, pieces) if self._closed_form_critic else real  # the same every update
     for update in range(self.n_critic):
         if batches is not None: fake, alpha = batches[update]
         else:  # the points, then the interpolation weights, as `plain_training_step` draws them
             with torch.no_grad(): fake = self._generate(real.shape[-2])
             alpha = self.random.uniform(real.shape[-2], 1, device=real.device, dtype=real.dtype)
         if self._closed_form_critic:
-            wasserstein, penalty = self.closed_form_critic_update(real=self.critic.coded(real, pieces), alpha=alpha,
-                                                                  fake=self.critic.coded(fake, pieces), weights=weights)
+            wasserstein, penalty = self.closed_form_critic_update(real=coded_real, fake=self.critic.coded(fake, pieces),
+                                                                  alpha=alpha, weights=weights)
             continue
         wasserstein = critic_wasserstein_loss(self._score(real), self._score(fake), weights)
         penalty = gradient_penalty(self.critic, real, fake, self.input_gradient, alpha=alpha)

@@ -284,7 +284,7 @@ def compile_saving(config: Config) -> pd.DataFrame:
 # %% ../nbs/20_timing.ipynb #360e4325
 def lone_preset_run(preset: str, *options: str, # more of the command line: "--target", "ring", say
                    ) -> dict:
-    "`gaussgan train --preset <preset> …` as a user runs it (a fresh process, a new store): wall time, what it reached."
+    "`gaussgan train --preset <preset> …` as a user runs it (a fresh process, a new store): time, what it reached."
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         subprocess.run([shutil.which("gaussgan") or "gaussgan", "train", "--preset", preset, *options], cwd=folder,
